@@ -117,11 +117,26 @@ class CheckedDriver implements StorageDriver {
 		});
 	}
 
-	walk(path: string, fn: WalkFn, options?: WalkOptions): Promise<void> {
-		return this.run("walk", options, () => {
-			this.path(path, true);
-			return this.inner.walk(path, fn, options);
-		});
+	async walk(path: string, fn: WalkFn, options?: WalkOptions): Promise<void> {
+		// The callback's own errors belong to the caller: pass them through unwrapped.
+		let fromCallback: { error: unknown } | undefined;
+		const guarded: WalkFn = async (info) => {
+			try {
+				return await fn(info);
+			} catch (error) {
+				fromCallback = { error };
+				throw error;
+			}
+		};
+		try {
+			await this.run("walk", options, () => {
+				this.path(path, true);
+				return this.inner.walk(path, guarded, options);
+			});
+		} catch (err) {
+			if (fromCallback) throw fromCallback.error;
+			throw err;
+		}
 	}
 
 	private path(path: string, rootAllowed = false): void {

@@ -17,7 +17,9 @@ export async function walkFallback(
 	const children = await driver.list(from, options);
 	for (const child of children) {
 		options.signal?.throwIfAborted();
-		if (options.startAfter !== undefined && !couldContainAfter(child, options.startAfter)) continue;
+		const hint = options.startAfter;
+		const visit = hint === undefined || child > hint;
+		if (!visit && !mayHoldAfter(child, hint)) continue;
 		let info: FileInfo;
 		try {
 			info = await driver.stat(child, options);
@@ -25,8 +27,7 @@ export async function walkFallback(
 			if (err instanceof PathNotFoundError) continue;
 			throw err;
 		}
-		const skipByHint = options.startAfter !== undefined && child <= options.startAfter;
-		if (!skipByHint) {
+		if (visit) {
 			const control = await fn(info);
 			if (control === "stop") return true;
 			if (control === "skip") continue;
@@ -43,7 +44,10 @@ export async function walkFallback(
 	return false;
 }
 
-/** A path sorting before the hint can still hold entries after it when the hint lies below it. */
-function couldContainAfter(path: string, startAfter: string): boolean {
-	return path > startAfter || startAfter.startsWith(`${path}/`);
+/**
+ * Whether a directory can hold entries sorting after the hint: all of them do when `path/` sorts
+ * after it (note `-` and `.` sort before `/`), some may when the hint lies below the directory.
+ */
+function mayHoldAfter(path: string, hint: string | undefined): boolean {
+	return hint === undefined || `${path}/` > hint || hint.startsWith(`${path}/`);
 }

@@ -1,0 +1,261 @@
+import { randomUUID } from "node:crypto";
+import { createHash, type ResumableHash } from "@stowage/sha-state";
+import { type ParsedDigest, parseDigest } from "../digest.js";
+import { PathNotFoundError } from "../driver/errors.js";
+import type { FileWriter, StorageDriver } from "../driver/types.js";
+import {
+	BlobUploadInvalidError,
+	BlobUploadUnknownError,
+	DigestInvalidError,
+	RangeInvalidError,
+	SizeInvalidError,
+	UploadConflictError,
+} from "../errors/registry-errors.js";
+import type { Layout } from "../layout.js";
+import type { BlobStore } from "./blob-store.js";
+import { DEFAULT_BLOB_MEDIA_TYPE, type Descriptor, type UploadStatus } from "./descriptor.js";
+import type { HashStates } from "./hash-states.js";
+import type { LinkedBlobStore } from "./linked-blob-store.js";
+import type { Lock, Locker } from "./locker.js";
+
+export interface WriteOptions {
+	/** Where the client believes the upload stands; RangeInvalidError when it does not. */
+	offset?: number;
+	/** Declared byte count of the body; SizeInvalidError when the body is longer or shorter. */
+	length?: number;
+	signal?: AbortSignal;
+}
+
+export interface CommitOptions extends WriteOptions {
+	/** A last chunk sent with the commit. */
+	body?: AsyncIterable<Uint8Array>;
+	/** Expected total size of the blob. */
+	size?: number;
+}
+
+/** Upload ids are path components; anything else cannot name an upload. */
+const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Resumable blob uploads of one repository. Every piece of state lives in the storage backend
+ * (data, start time, digest states), so any process can continue an upload another began, and
+ * a restart loses nothing that was acknowledged. Each request resumes the session, appends its
+ * bytes while hashing them, and persists the digest state before answering; commit verifies the
+ * digest from that state without reading the bytes back.
+ */
+export class UploadStore {
+	constructor(
+		readonly repository: string,
+		private readonly driver: StorageDriver,
+		private readonly layout: Layout,
+		private readonly blobs: BlobStore,
+		private readonly links: LinkedBlobStore,
+		private readonly hashStates: HashStates,
+		private readonly locker: Locker,
+		private readonly now: () => Date,
+	) {}
+
+	async start(options: { signal?: AbortSignal } = {}): Promise<UploadStatus> {
+		const id = randomUUID();
+		const startedAt = this.now();
+		const { signal } = options;
+		// startedat first: an upload directory without it is never purged by age.
+		await this.driver.putContent(
+			this.layout.uploadStartedAt(this.repository, id),
+			Buffer.from(formatStartedAt(startedAt)),
+			{ signal },
+		);
+		const writer = await this.driver.writer(this.layout.uploadData(this.repository, id), {
+			append: false,
+			signal,
+		});
+		await writer.close();
+		return { id, repository: this.repository, offset: 0, startedAt };
+	}
+
+	async status(id: string, options: { signal?: AbortSignal } = {}): Promise<UploadStatus> {
+		const startedAt = await this.startedAt(id, options.signal);
+		const writer = await this.resume(id, options.signal);
+		const offset = writer.size;
+		await writer.close();
+		return { id, repository: this.repository, offset, startedAt };
+	}
+
+	/** Append a body at the upload's current offset. */
+	async write(
+		id: string,
+		body: AsyncIterable<Uint8Array>,
+		options: WriteOptions = {},
+	): Promise<UploadStatus> {
+		return this.locked(id, async () => {
+			const startedAt = await this.startedAt(id, options.signal);
+			const writer = await this.resume(id, options.signal);
+			await this.append(id, writer, body, options, false);
+			return { id, repository: this.repository, offset: writer.size, startedAt };
+		});
+	}
+
+	/**
+	 * Finish the upload: append an optional last chunk, verify the digest, move the bytes to their
+	 * content address and link them into the repository. On a digest or size mismatch nothing
+	 * becomes visible and the upload is removed (its bytes are not the promised blob).
+	 */
+	async commit(id: string, digest: string, options: CommitOptions = {}): Promise<Descriptor> {
+		// An unparsable digest leaves the upload intact so the client can retry the PUT.
+		const d = parseDigest(digest);
+		const { signal } = options;
+		return this.locked(id, async () => {
+			await this.startedAt(id, signal);
+			const writer = await this.resume(id, signal);
+			const hash = await this.append(id, writer, options.body ?? [], options, true);
+			await writer.commit();
+			const size = writer.size;
+			try {
+				if (options.size !== undefined && options.size !== size) {
+					throw new SizeInvalidError(options.size, size);
+				}
+				const actual = await this.digestOf(id, d, size, hash, signal);
+				if (actual !== d.hex) {
+					throw new DigestInvalidError(digest, "digest does not match uploaded content");
+				}
+			} catch (err) {
+				await this.remove(id);
+				throw err;
+			}
+			await this.blobs.adopt(d, this.layout.uploadData(this.repository, id), size, signal);
+			await this.links.link(d, signal);
+			await this.remove(id);
+			return { digest: d.digest, size, mediaType: DEFAULT_BLOB_MEDIA_TYPE };
+		});
+	}
+
+	async cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+		await this.locked(id, async () => {
+			await this.startedAt(id, options.signal);
+			await this.remove(id);
+		});
+	}
+
+	private async startedAt(id: string, signal?: AbortSignal): Promise<Date> {
+		if (!UPLOAD_ID.test(id)) throw new BlobUploadUnknownError(this.repository, id);
+		let raw: Buffer;
+		try {
+			raw = await this.driver.getContent(this.layout.uploadStartedAt(this.repository, id), {
+				signal,
+			});
+		} catch (err) {
+			if (err instanceof PathNotFoundError) {
+				throw new BlobUploadUnknownError(this.repository, id, { cause: err });
+			}
+			throw err;
+		}
+		const date = new Date(raw.toString("utf8").trim());
+		if (Number.isNaN(date.getTime())) {
+			throw new BlobUploadInvalidError(`upload ${id} has an unreadable start time`);
+		}
+		return date;
+	}
+
+	private async resume(id: string, signal?: AbortSignal): Promise<FileWriter> {
+		const path = this.layout.uploadData(this.repository, id);
+		try {
+			return await this.driver.writer(path, { append: true, signal });
+		} catch (err) {
+			// The data object can be missing after a crash between start's two steps.
+			if (!(err instanceof PathNotFoundError)) throw err;
+			return this.driver.writer(path, { append: false, signal });
+		}
+	}
+
+	/**
+	 * Stream a body onto the writer, hashing as it goes. Whatever arrives is persisted even when
+	 * the body fails half-way (a client that disconnects resumes from the reported offset), and the
+	 * digest state is saved for the new offset. Returns the hash at the writer's end, or undefined
+	 * when no state was available to continue from.
+	 */
+	private async append(
+		id: string,
+		writer: FileWriter,
+		body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+		options: WriteOptions,
+		committing: boolean,
+	): Promise<ResumableHash | undefined> {
+		const { signal } = options;
+		if (options.offset !== undefined && options.offset !== writer.size) {
+			await writer.close();
+			throw new RangeInvalidError(id, writer.size, options.offset);
+		}
+		const start = writer.size;
+		const hash = await this.hashStates.load(this.repository, id, "sha256", start, signal);
+		let written = 0;
+		let failure: unknown;
+		try {
+			for await (const chunk of body) {
+				if (options.length !== undefined && written + chunk.length > options.length) {
+					throw new SizeInvalidError(options.length, written + chunk.length);
+				}
+				await writer.write(chunk);
+				hash?.update(chunk);
+				written += chunk.length;
+			}
+			if (options.length !== undefined && written !== options.length) {
+				throw new SizeInvalidError(options.length, written);
+			}
+		} catch (err) {
+			failure = err;
+		}
+		if (failure !== undefined || !committing) {
+			await writer.close();
+		}
+		if (hash && written > 0) {
+			await this.hashStates.save(this.repository, id, hash);
+		}
+		if (failure !== undefined) throw failure;
+		return hash;
+	}
+
+	/** Hex digest of the committed upload data, reading back only what no saved state covers. */
+	private async digestOf(
+		id: string,
+		d: ParsedDigest,
+		size: number,
+		hash: ResumableHash | undefined,
+		signal?: AbortSignal,
+	): Promise<string> {
+		let h = hash;
+		if (d.algorithm !== "sha256") {
+			h = createHash(d.algorithm);
+		} else if (!h || h.length !== size) {
+			h = await this.hashStates.latest(this.repository, id, "sha256", size, signal);
+		}
+		if (h.length < size) {
+			const path = this.layout.uploadData(this.repository, id);
+			const stream = await this.driver.reader(path, h.length, { signal });
+			for await (const chunk of stream) h.update(chunk as Buffer);
+		}
+		return h.digest();
+	}
+
+	private async remove(id: string): Promise<void> {
+		try {
+			await this.driver.delete(this.layout.upload(this.repository, id));
+		} catch (err) {
+			if (!(err instanceof PathNotFoundError)) throw err;
+		}
+	}
+
+	private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+		const lock: Lock | undefined = await this.locker.tryAcquire(`upload:${this.repository}:${id}`);
+		if (!lock) throw new UploadConflictError(id);
+		try {
+			return await fn();
+		} finally {
+			await lock.release();
+		}
+	}
+}
+
+/** RFC 3339 in UTC without fractional seconds, as Distribution writes `startedat`. */
+export function formatStartedAt(date: Date): string {
+	return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
