@@ -1,1 +1,1 @@
-export {};
+export { createFsDriver, FsDriver, type FsDriverOptions } from "./fs-driver.js";

@@ -1,1 +1,1 @@
-export {};
+export { createMemoryDriver, MemoryDriver, type MemoryDriverOptions } from "./memory-driver.js";

@@ -1,0 +1,369 @@
+import { constants } from "node:fs";
+import * as fsp from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import {
+	checkedDriver,
+	type DriverCapabilities,
+	type FileInfo,
+	type FileWriter,
+	isSubpath,
+	joinPath,
+	OperationAbortedError,
+	type OperationOptions,
+	PathNotFoundError,
+	type StorageDriver,
+	StorageDriverError,
+	type WalkFn,
+	type WalkOptions,
+	type WriterOptions,
+	walkFallback,
+} from "@stowage/core";
+import { closeQuietly, fsyncDir } from "./durable.js";
+import { hasCode, NOT_FOUND_CODES, throwIfAborted, toDriverError } from "./fs-errors.js";
+import { FsFileWriter, type WriterHost } from "./fs-writer.js";
+import { isVisibleName, partialPath, tempPath } from "./hidden-names.js";
+import { RootedPaths } from "./rooted-paths.js";
+
+export interface FsDriverOptions {
+	/** Directory holding the store; created if missing. */
+	rootDirectory: string;
+	/** Driver name carried by every error. Default "filesystem". */
+	name?: string;
+	/** Writers coalesce chunks smaller than this before writing. Default 1 MiB. */
+	writeBufferSize?: number;
+}
+
+const CAPABILITIES: DriverCapabilities = Object.freeze({
+	redirect: false,
+	serverSideMove: true,
+	minPartSize: 0,
+	inProcess: false,
+});
+
+const DEFAULT_WRITE_BUFFER = 1024 * 1024;
+
+/** Attempts when a concurrent cleanup removes a directory between our mkdir and our create. */
+const DIR_RACE_ATTEMPTS = 8;
+
+/** Reading a directory as a file means there is no file at the path. */
+const NO_FILE_CODES = [...NOT_FOUND_CODES, "EISDIR"];
+
+// Never follow a symlink in the final component of a file the driver creates.
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW;
+
+/**
+ * Stores each driver path as a file under the root directory. Durable and crash-safe: content
+ * reaches its final path only by rename of a fully written, fsynced file, so the final path
+ * holds the old or the new complete content, never a mixture.
+ *
+ * Layout: `/a/b` is `<root>/a/b`. Beside it live hidden names (see hidden-names.ts): a writer's
+ * `b~partial` and putContent's `b~tmp~<random>`. Directories exist while they hold anything,
+ * hidden files included, so a closed, uncommitted upload keeps its directory; delete, move and
+ * cancel remove directories they leave empty, up to the root.
+ *
+ * Choices where the contract leaves room (the memory driver makes the same ones):
+ * - `list` of a file and `getContent`/`reader` of a directory give PathNotFoundError.
+ * - Reads follow symlinks that stay inside the root; writes never follow one in the final
+ *   component; anything resolving outside the root is refused with StorageDriverError.
+ * - `writer(path, {append: true})` continues the partial file; without one it starts from a
+ *   copy of the committed file (which stays readable until commit replaces it), or from
+ *   nothing when the path is missing.
+ * - `delete` of a file also discards an uncommitted upload at that path; it is PathNotFound only
+ *   when there was neither.
+ * - One writer per path at a time; concurrent writers to one path are not supported.
+ */
+export class FsDriver implements StorageDriver, WriterHost {
+	readonly name: string;
+	readonly capabilities = CAPABILITIES;
+	private readonly paths: RootedPaths;
+	private readonly writeBufferSize: number;
+
+	constructor(options: FsDriverOptions) {
+		this.name = options.name ?? "filesystem";
+		this.paths = new RootedPaths(this.name, options.rootDirectory);
+		this.writeBufferSize = Math.max(1, options.writeBufferSize ?? DEFAULT_WRITE_BUFFER);
+	}
+
+	/** Real path of the root directory. */
+	get rootDirectory(): string {
+		return this.paths.root;
+	}
+
+	async getContent(path: string, options: OperationOptions = {}): Promise<Buffer> {
+		try {
+			throwIfAborted(this.name, "getContent", options.signal);
+			const real = await this.paths.real(this.paths.hostPath(path));
+			return await fsp.readFile(real, { signal: options.signal });
+		} catch (err) {
+			throw toDriverError(this.name, "getContent", path, err, NO_FILE_CODES);
+		}
+	}
+
+	async putContent(
+		path: string,
+		content: Uint8Array,
+		options: OperationOptions = {},
+	): Promise<void> {
+		const { signal } = options;
+		try {
+			throwIfAborted(this.name, "putContent", signal);
+			const host = this.paths.hostPath(path);
+			const { dir, file: temp, handle } = await this.createBeside(host, tempPath);
+			const target = join(dir, basename(host));
+			try {
+				await handle.writeFile(content, { signal });
+				await handle.sync();
+				await handle.close();
+				throwIfAborted(this.name, "putContent", signal);
+				await fsp.rename(temp, target);
+			} catch (err) {
+				await closeQuietly(handle);
+				await fsp.rm(temp, { force: true });
+				await this.paths.pruneEmptyDirs(dir);
+				throw err;
+			}
+			await fsyncDir(dir);
+		} catch (err) {
+			throw toDriverError(this.name, "putContent", path, err);
+		}
+	}
+
+	async reader(path: string, offset = 0, options: OperationOptions = {}): Promise<Readable> {
+		const { signal } = options;
+		let handle: fsp.FileHandle | undefined;
+		try {
+			throwIfAborted(this.name, "reader", signal);
+			handle = await fsp.open(await this.paths.real(this.paths.hostPath(path)), "r");
+			const info = await handle.stat();
+			if (info.isDirectory()) throw new PathNotFoundError(this.name, path);
+			throwIfAborted(this.name, "reader", signal);
+			if (offset >= info.size) {
+				await handle.close();
+				return Readable.from([], { objectMode: false });
+			}
+			const stream = handle.createReadStream({ start: offset, autoClose: true });
+			handle = undefined; // The stream owns it now and closes it when it ends or is destroyed.
+			if (signal) destroyOnAbort(this.name, stream, signal);
+			return stream;
+		} catch (err) {
+			await closeQuietly(handle);
+			throw toDriverError(this.name, "reader", path, err, NO_FILE_CODES);
+		}
+	}
+
+	async writer(path: string, options: WriterOptions = {}): Promise<FileWriter> {
+		const { signal } = options;
+		try {
+			throwIfAborted(this.name, "writer", signal);
+			const host = this.paths.hostPath(path);
+			const opened = options.append
+				? await this.openPartialForAppend(host)
+				: await this.createBeside(host, partialPath, constants.O_TRUNC);
+			const { size } = await opened.handle.stat();
+			if (signal?.aborted) {
+				// Nobody will use this writer: leave no file or directory that did not exist before.
+				await closeQuietly(opened.handle);
+				if (opened.created) {
+					await fsp.rm(opened.file, { force: true });
+					await this.paths.pruneEmptyDirs(opened.dir);
+				}
+				throwIfAborted(this.name, "writer", signal);
+			}
+			return new FsFileWriter(this, {
+				path,
+				target: join(opened.dir, basename(host)),
+				partial: opened.file,
+				handle: opened.handle,
+				size,
+				created: opened.created,
+				bufferSize: this.writeBufferSize,
+				signal,
+			});
+		} catch (err) {
+			throw toDriverError(this.name, "writer", path, err);
+		}
+	}
+
+	async stat(path: string, options: OperationOptions = {}): Promise<FileInfo> {
+		try {
+			throwIfAborted(this.name, "stat", options.signal);
+			const info = await fsp.stat(await this.paths.real(this.paths.hostPath(path)));
+			const isDir = info.isDirectory();
+			return { path, size: isDir ? 0 : info.size, modTime: new Date(info.mtimeMs), isDir };
+		} catch (err) {
+			throw toDriverError(this.name, "stat", path, err, NOT_FOUND_CODES);
+		}
+	}
+
+	async list(path: string, options: OperationOptions = {}): Promise<string[]> {
+		try {
+			throwIfAborted(this.name, "list", options.signal);
+			const names = await fsp.readdir(await this.paths.real(this.paths.hostPath(path)));
+			return names
+				.filter(isVisibleName)
+				.sort()
+				.map((name) => joinPath(path, name));
+		} catch (err) {
+			throw toDriverError(this.name, "list", path, err, NOT_FOUND_CODES);
+		}
+	}
+
+	async move(sourcePath: string, destPath: string, options: OperationOptions = {}): Promise<void> {
+		let source: string;
+		let dest: string;
+		try {
+			throwIfAborted(this.name, "move", options.signal);
+			dest = this.paths.hostPath(destPath);
+			source = await this.paths.realEntry(this.paths.hostPath(sourcePath));
+			await fsp.lstat(source);
+		} catch (err) {
+			throw toDriverError(this.name, "move", sourcePath, err, NOT_FOUND_CODES);
+		}
+		try {
+			if (sourcePath !== destPath && isSubpath(sourcePath, destPath)) {
+				throw new StorageDriverError(this.name, `cannot move ${sourcePath} into itself`);
+			}
+			for (let attempt = 1; ; attempt++) {
+				throwIfAborted(this.name, "move", options.signal);
+				const destDir = await this.paths.ensureDir(dirname(dest));
+				try {
+					await fsp.rename(source, join(destDir, basename(dest)));
+					await fsyncDir(destDir);
+					break;
+				} catch (err) {
+					if (!hasCode(err, "ENOENT")) throw err;
+					if (!(await exists(source))) throw new PathNotFoundError(this.name, sourcePath);
+					// The destination directory was pruned by a concurrent cleanup: recreate it.
+					if (attempt >= DIR_RACE_ATTEMPTS) throw err;
+				}
+			}
+		} catch (err) {
+			throw toDriverError(this.name, "move", destPath, err, []);
+		}
+		await this.paths.pruneEmptyDirs(dirname(source));
+	}
+
+	async delete(path: string, options: OperationOptions = {}): Promise<void> {
+		try {
+			throwIfAborted(this.name, "delete", options.signal);
+			const entry = await this.paths.realEntry(this.paths.hostPath(path));
+			let found = await removeIfPresent(entry, { recursive: true });
+			// The uncommitted upload of a file path goes with it.
+			found = (await removeIfPresent(partialPath(entry))) || found;
+			if (!found) throw new PathNotFoundError(this.name, path);
+			await this.paths.pruneEmptyDirs(dirname(entry));
+		} catch (err) {
+			throw toDriverError(this.name, "delete", path, err, NOT_FOUND_CODES);
+		}
+	}
+
+	async redirectURL(): Promise<string | undefined> {
+		return undefined;
+	}
+
+	async walk(path: string, fn: WalkFn, options?: WalkOptions): Promise<void> {
+		await walkFallback(this, path, fn, options);
+	}
+
+	pruneEmptyDirs(realDir: string): Promise<void> {
+		return this.paths.pruneEmptyDirs(realDir);
+	}
+
+	/**
+	 * Create a hidden file beside `host` (mkdir -p first). A concurrent cleanup may remove the
+	 * freshly made directory before the file exists in it; then create both again.
+	 */
+	private async createBeside(
+		host: string,
+		nameFor: (target: string) => string,
+		extraFlags = constants.O_EXCL,
+	): Promise<Opened> {
+		for (let attempt = 1; ; attempt++) {
+			const dir = await this.paths.ensureDir(dirname(host));
+			const file = nameFor(join(dir, basename(host)));
+			try {
+				const handle = await fsp.open(file, CREATE_FLAGS | extraFlags, 0o644);
+				return { dir, file, handle, created: true };
+			} catch (err) {
+				if (!hasCode(err, "ENOENT") || attempt >= DIR_RACE_ATTEMPTS) throw err;
+			}
+		}
+	}
+
+	/**
+	 * Reopen the partial file. Without one, seed it from the committed file: copied under a
+	 * temporary name and renamed, so a crash mid-copy never leaves a short partial file that a
+	 * later session would take for uploaded bytes.
+	 */
+	private async openPartialForAppend(host: string): Promise<Opened> {
+		for (let attempt = 1; ; attempt++) {
+			const dir = await this.paths.ensureDir(dirname(host));
+			const target = join(dir, basename(host));
+			const partial = partialPath(target);
+			try {
+				const handle = await fsp.open(partial, constants.O_WRONLY | constants.O_NOFOLLOW);
+				return { dir, file: partial, handle, created: false };
+			} catch (err) {
+				if (!hasCode(err, "ENOENT")) throw err;
+			}
+			const committed = await fsp.lstat(target).catch((err: unknown) => {
+				if (hasCode(err, "ENOENT")) return undefined;
+				throw err;
+			});
+			if (!committed?.isFile()) return this.createBeside(host, partialPath, 0);
+			const seed = tempPath(target);
+			try {
+				await fsp.copyFile(target, seed, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+				await fsp.rename(seed, partial);
+				const handle = await fsp.open(partial, constants.O_WRONLY | constants.O_NOFOLLOW);
+				return { dir, file: partial, handle, created: true };
+			} catch (err) {
+				await fsp.rm(seed, { force: true });
+				// The target or the directory vanished meanwhile: look again.
+				if (!hasCode(err, "ENOENT") || attempt >= DIR_RACE_ATTEMPTS) throw err;
+			}
+		}
+	}
+}
+
+interface Opened {
+	/** Real path of the directory holding the target. */
+	dir: string;
+	/** Host path of the hidden file opened. */
+	file: string;
+	handle: fsp.FileHandle;
+	/** The file's name is new in `dir`: the directory needs an fsync to make it durable. */
+	created: boolean;
+}
+
+async function exists(hostPath: string): Promise<boolean> {
+	try {
+		await fsp.lstat(hostPath);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+async function removeIfPresent(hostPath: string, options: { recursive?: boolean } = {}) {
+	try {
+		await fsp.rm(hostPath, options);
+		return true;
+	} catch (err) {
+		if (hasCode(err, "ENOENT")) return false;
+		throw err;
+	}
+}
+
+/** Aborting destroys the stream with a typed error; destroying it closes the file. */
+function destroyOnAbort(driver: string, stream: Readable, signal: AbortSignal): void {
+	const onAbort = () =>
+		stream.destroy(new OperationAbortedError(driver, "reader", { cause: signal.reason }));
+	signal.addEventListener("abort", onAbort, { once: true });
+	stream.once("close", () => signal.removeEventListener("abort", onAbort));
+}
+
+export function createFsDriver(options: FsDriverOptions): StorageDriver {
+	return checkedDriver(new FsDriver(options));
+}

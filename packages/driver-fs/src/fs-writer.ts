@@ -1,0 +1,194 @@
+import * as fsp from "node:fs/promises";
+import { dirname } from "node:path";
+import {
+	type FileWriter,
+	OperationAbortedError,
+	PathNotFoundError,
+	StorageDriverError,
+} from "@stowage/core";
+import { closeQuietly, fsyncDir, writeAll } from "./durable.js";
+import { hasCode } from "./fs-errors.js";
+
+/** What the writer needs back from its driver. */
+export interface WriterHost {
+	readonly name: string;
+	pruneEmptyDirs(realDir: string): Promise<void>;
+}
+
+export interface FsWriterInit {
+	/** Driver path, for errors. */
+	path: string;
+	/** Host path of the committed file (its directory is a checked real path). */
+	target: string;
+	/** Host path of the hidden partial file the bytes go to. */
+	partial: string;
+	handle: fsp.FileHandle;
+	/** Bytes already in the partial file (earlier sessions). */
+	size: number;
+	/** The partial file was just created, so its directory entry still needs an fsync. */
+	created: boolean;
+	bufferSize: number;
+	signal: AbortSignal | undefined;
+}
+
+/**
+ * Streams into the partial file at explicit offsets, coalescing small chunks in one bounded
+ * buffer. Operations are serialised, so calls that are not awaited still land in order.
+ *
+ * close: flush + fsync, after which another process can reopen with `append: true` at `size`.
+ * commit: flush + fsync + rename onto the target + fsync the directory: the target only ever
+ * holds complete content. cancel: drop the partial file and the target.
+ */
+export class FsFileWriter implements FileWriter {
+	private readonly init: FsWriterInit;
+	private handle: fsp.FileHandle | undefined;
+	private written: number;
+	private buffer: Buffer | undefined;
+	private buffered = 0;
+	private failure: unknown;
+	private tail: Promise<unknown> = Promise.resolve();
+
+	constructor(
+		private readonly host: WriterHost,
+		init: FsWriterInit,
+	) {
+		this.init = init;
+		this.handle = init.handle;
+		this.written = init.size;
+	}
+
+	get size(): number {
+		return this.written + this.buffered;
+	}
+
+	write(chunk: Uint8Array): Promise<void> {
+		return this.serial(async () => {
+			this.throwIfFailed();
+			const { signal } = this.init;
+			if (signal?.aborted) {
+				throw new OperationAbortedError(this.host.name, "writer.write", { cause: signal.reason });
+			}
+			try {
+				await this.append(chunk);
+			} catch (err) {
+				this.failure = err;
+				throw err;
+			}
+		});
+	}
+
+	close(): Promise<void> {
+		return this.serial(() =>
+			this.missingIsGone(async () => {
+				try {
+					await this.persist();
+				} finally {
+					await this.release();
+				}
+			}),
+		);
+	}
+
+	commit(): Promise<void> {
+		return this.serial(() =>
+			this.missingIsGone(async () => {
+				try {
+					await this.persist();
+				} finally {
+					await this.release();
+				}
+				const { target, partial } = this.init;
+				await fsp.rename(partial, target);
+				await fsyncDir(dirname(target));
+			}),
+		);
+	}
+
+	cancel(): Promise<void> {
+		return this.serial(async () => {
+			await this.release();
+			const { target, partial } = this.init;
+			await fsp.rm(partial, { force: true });
+			try {
+				await fsp.unlink(target);
+			} catch (err) {
+				// Missing is fine; a directory at the target is not this writer's to remove.
+				if (!hasCode(err, "ENOENT", "EISDIR", "EPERM")) throw err;
+			}
+			await this.host.pruneEmptyDirs(dirname(target));
+		});
+	}
+
+	private async append(chunk: Uint8Array): Promise<void> {
+		const capacity = this.init.bufferSize;
+		let offset = 0;
+		while (offset < chunk.length) {
+			const rest = chunk.length - offset;
+			if (this.buffered === 0 && rest >= capacity) {
+				// Large chunks skip the buffer; the write completes before the caller may reuse it.
+				await writeAll(this.requireHandle(), chunk.subarray(offset), this.written);
+				this.written += rest;
+				return;
+			}
+			const take = Math.min(capacity - this.buffered, rest);
+			this.buffer ??= Buffer.allocUnsafe(capacity);
+			this.buffer.set(chunk.subarray(offset, offset + take), this.buffered);
+			this.buffered += take;
+			offset += take;
+			if (this.buffered === capacity) await this.flush();
+		}
+	}
+
+	private async flush(): Promise<void> {
+		if (this.buffered === 0 || this.buffer === undefined) return;
+		await writeAll(this.requireHandle(), this.buffer.subarray(0, this.buffered), this.written);
+		this.written += this.buffered;
+		this.buffered = 0;
+	}
+
+	/** Everything written is on disk, and so is the partial file's name. */
+	private async persist(): Promise<void> {
+		this.throwIfFailed();
+		await this.flush();
+		await this.requireHandle().sync();
+		if (this.init.created) {
+			await fsyncDir(dirname(this.init.partial));
+			this.init.created = false;
+		}
+	}
+
+	private async release(): Promise<void> {
+		const handle = this.handle;
+		this.handle = undefined;
+		this.buffer = undefined;
+		await closeQuietly(handle);
+	}
+
+	private requireHandle(): fsp.FileHandle {
+		if (this.handle === undefined) {
+			throw new StorageDriverError(this.host.name, `writer for ${this.init.path} is released`);
+		}
+		return this.handle;
+	}
+
+	/** After a failed write the position is uncertain: refuse to persist or commit guesses. */
+	private throwIfFailed(): void {
+		if (this.failure !== undefined) throw this.failure;
+	}
+
+	/** ENOENT here means the upload was deleted underneath this writer. */
+	private async missingIsGone(fn: () => Promise<void>): Promise<void> {
+		try {
+			await fn();
+		} catch (err) {
+			if (!hasCode(err, "ENOENT")) throw err;
+			throw new PathNotFoundError(this.host.name, this.init.path, { cause: err });
+		}
+	}
+
+	private serial<T>(fn: () => Promise<T>): Promise<T> {
+		const run = this.tail.then(fn);
+		this.tail = run.catch(() => undefined);
+		return run;
+	}
+}
