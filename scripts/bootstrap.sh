@@ -3,7 +3,7 @@
 # registry, the workspace's dependencies from the lockfile, then a build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PNPM_VERSION=12.21.0
+PNPM_VERSION=10.34.8
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION" ]; then
 	npm install -g "pnpm@$PNPM_VERSION"
 fi
