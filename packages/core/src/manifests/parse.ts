@@ -101,7 +101,7 @@ export function parseManifest(content: Uint8Array, contentType?: string): Parsed
 	};
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the JSON is validated field by field below.
+/** Parsed JSON, validated field by field below. */
 type Json = Record<string, any>;
 
 function decodeJson(content: Uint8Array): Json {
