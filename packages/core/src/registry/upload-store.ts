@@ -33,6 +33,11 @@ export interface CommitOptions extends WriteOptions {
 	size?: number;
 }
 
+/** Chunks below this are hashed at once: a turn of the event loop would cost more than it saves. */
+const OVERLAP_MIN = 256 * 1024;
+
+const yieldToIO = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Upload ids are path components; anything else cannot name an upload. */
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -195,7 +200,10 @@ export class UploadStore {
 					throw new SizeInvalidError(options.length, written + chunk.length);
 				}
 				// Hash while the driver writes: disk I/O and SHA-256 overlap instead of adding up.
+				// Drivers chain their I/O through promises, so let that chain reach the backend
+				// before the synchronous hash takes the thread.
 				const pending = writer.write(chunk);
+				if (hash && chunk.length >= OVERLAP_MIN) await yieldToIO();
 				hash?.update(chunk);
 				await pending;
 				written += chunk.length;
