@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Every test Stowage has, on a fresh machine: installs the tools the tests need (pnpm, and the
-# real container clients from Debian for the end-to-end tests), builds, lints, typechecks, runs.
+# Every test Stowage has, on a fresh machine: installs the tools the tests need (pnpm, and Debian
+# packages for the real components the tests drive), builds, lints, typechecks, runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# command → Debian package: the real clients (skopeo, podman, umoci), htpasswd for the auth
+# tests, Redis for the replicas' locker, and Distribution itself for the benchmark smoke run.
+declare -A package_of=(
+	[skopeo]=skopeo [podman]=podman [umoci]=umoci [htpasswd]=apache2-utils
+	[redis-server]=redis-server [docker-registry]=docker-registry
+)
 need=()
-for tool in skopeo podman umoci; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+for tool in "${!package_of[@]}"; do
+	command -v "$tool" >/dev/null 2>&1 || need+=("${package_of[$tool]}")
+done
 if [ "${#need[@]}" -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
