@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+	test: {
+		include: ["test/**/*.test.ts"],
+		globalSetup: ["test/global-setup.ts"],
+		// One S3 server serves every file: one file at a time.
+		fileParallelism: false,
+		// The SDK warns once per process that Node 20 support ends in 2027; not news in a test log.
+		env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+		testTimeout: 60_000,
+		hookTimeout: 30_000,
+	},
+});
