@@ -1,8 +1,9 @@
 import { Readable } from "node:stream";
 import type { Bucket, File, FileMetadata } from "@google-cloud/storage";
-import { httpStatus, isNotFound } from "./gcs-errors.js";
+import { type RetryPolicy, withRetries } from "@stowage/core";
+import { httpStatus, isAbort, isNotFound, isRetryable } from "./gcs-errors.js";
 import type { Limiter } from "./limiter.js";
-import { type RetryPolicy, raceAbort, withRetries } from "./retry.js";
+import { raceAbort } from "./race-abort.js";
 
 /** What the driver needs to know of an object generation. */
 export interface ObjectInfo {
@@ -61,7 +62,10 @@ export class BucketApi {
 	) {}
 
 	private call<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-		return withRetries(this.policy, signal, () => this.limiter.run(() => raceAbort(fn(), signal)));
+		return withRetries(this.policy, () => this.limiter.run(() => raceAbort(fn(), signal)), {
+			signal,
+			retryable: (err) => isRetryable(err) && !isAbort(err, signal),
+		});
 	}
 
 	private file(name: string): File {

@@ -288,8 +288,7 @@ export class GcsDriver implements StorageDriver, WriterHost {
 				seen = true;
 				const { dirs, file } = this.names.entriesOf(path, base, item.name);
 				const deepest = file ?? dirs.at(-1);
-				if (skipping !== undefined && deepest !== undefined && deepest.startsWith(skipping))
-					continue;
+				if (skipping && deepest?.startsWith(skipping)) continue;
 				skipping = undefined;
 				let common = 0;
 				while (common < open.length && common < dirs.length && open[common] === dirs[common])

@@ -1,7 +1,7 @@
+import { backoffDelay, type RetryPolicy, sleep } from "@stowage/core";
 import { type ObjectInfo, objectInfo } from "./bucket-api.js";
 import { GcsHttpError, isAbort, isRetryable, SessionLostError } from "./gcs-errors.js";
 import type { Limiter } from "./limiter.js";
-import { backoff, type RetryPolicy, sleep } from "./retry.js";
 
 /** 308 answers in a row that persisted nothing new before the upload is declared stuck. */
 const MAX_STALLS = 5;
@@ -85,7 +85,7 @@ export class ResumableSession {
 				if (isAbort(err, signal) || err instanceof SessionLostError || !isRetryable(err)) throw err;
 				if (++failures >= this.deps.policy.maxAttempts) throw err;
 			}
-			await sleep(backoff(this.deps.policy, failures), signal);
+			await sleep(backoffDelay(this.deps.policy, failures), signal);
 		}
 	}
 

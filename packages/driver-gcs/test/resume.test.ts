@@ -1,6 +1,6 @@
 import { PathNotFoundError, type StorageDriver } from "@stowage/core";
 import { describe, expect, it } from "vitest";
-import { KiB, MiB, random, rawNames, readAll } from "./helpers.js";
+import { KiB, random, rawNames, readAll } from "./helpers.js";
 import { freshDriver, reopen } from "./target.js";
 
 const CHUNK = 512 * KiB;
@@ -78,7 +78,10 @@ describe("resume at any offset, across driver instances", () => {
 		const data = random(sizes.reduce((a, b) => a + b, 0));
 		const cuts: number[] = [];
 		let at = 0;
-		for (const s of sizes.slice(0, -1)) cuts.push((at += s));
+		for (const s of sizes.slice(0, -1)) {
+			at += s;
+			cuts.push(at);
+		}
 		await sessions(driver, "/pm/data", data, cuts);
 		expect((await driver.getContent("/pm/data")).equals(data)).toBe(true);
 		await driver.delete("/pm");

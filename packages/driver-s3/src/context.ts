@@ -1,7 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { RetryPolicy } from "@stowage/core";
 import type { KeySpace } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
-import type { RetryPolicy } from "./retry.js";
 
 /** What every operation module needs: the client, the bucket and the driver's settings. */
 export interface DriverContext {

@@ -1,8 +1,8 @@
 import { addAbortSignal, Readable } from "node:stream";
 import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import { backoffDelay, sleep } from "@stowage/core";
 import type { DriverContext } from "./context.js";
 import { isInvalidRange, isTransient, TruncatedBodyError } from "./errors.js";
-import { backoff } from "./retry.js";
 
 /**
  * A ranged read. An offset at or past the end is an empty stream (S3 answers 416 InvalidRange).
@@ -95,11 +95,11 @@ class ObjectStream extends Readable {
 		body.on("error", () => {});
 		body.destroy();
 		if (this.destroyed) return;
-		if (this.signal?.aborted || !isTransient(err) || ++this.attempt >= this.ctx.retry.attempts) {
+		if (this.signal?.aborted || !isTransient(err) || ++this.attempt >= this.ctx.retry.maxAttempts) {
 			this.destroy(err as Error);
 			return;
 		}
-		backoff(this.attempt, this.ctx.retry, this.signal)
+		sleep(backoffDelay(this.ctx.retry, this.attempt), this.signal)
 			.then(() =>
 				this.ctx.client.send(
 					new GetObjectCommand({

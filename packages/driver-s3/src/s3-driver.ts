@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
 	checkedDriver,
+	DEFAULT_RETRY_POLICY,
 	type DriverCapabilities,
 	type FileInfo,
 	type FileWriter,
@@ -23,7 +24,6 @@ import { movePath } from "./move.js";
 import { type ResolvedOptions, resolveOptions, type S3DriverOptions } from "./options.js";
 import { openReader } from "./reader.js";
 import { presign } from "./redirect.js";
-import { DEFAULT_RETRY } from "./retry.js";
 import { readObject } from "./transfer.js";
 import { openWriter } from "./writer.js";
 
@@ -59,7 +59,7 @@ export class S3Driver implements StorageDriver {
 			bucket: this.options.bucket,
 			keys: new KeySpace(this.options.rootDirectory),
 			options: this.options,
-			retry: { ...DEFAULT_RETRY, attempts: this.options.maxAttempts },
+			retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: this.options.maxAttempts },
 			partListing: { mode: "unknown" },
 		};
 	}

@@ -1,8 +1,8 @@
 import type { Readable } from "node:stream";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { withRetries } from "@stowage/core";
 import type { DriverContext } from "./context.js";
-import { TruncatedBodyError } from "./errors.js";
-import { withRetry } from "./retry.js";
+import { isAbort, isTransient, TruncatedBodyError } from "./errors.js";
 
 /**
  * Read a whole (small) object into memory, retrying when the body breaks off: the SDK retries
@@ -23,7 +23,8 @@ export async function readObject(
 ): Promise<Buffer> {
 	const range = expected?.range ? { Range: `bytes=${expected.range[0]}-${expected.range[1]}` } : {};
 	const pinned = expected?.etag ? { IfMatch: expected.etag } : {};
-	return withRetry(
+	return withRetries(
+		ctx.retry,
 		async () => {
 			const out = await ctx.client.send(
 				new GetObjectCommand({ Bucket: ctx.bucket, Key: key, ...range, ...pinned }),
@@ -59,7 +60,7 @@ export async function readObject(
 			if (got !== length) throw new TruncatedBodyError(length as number, got);
 			return expected?.target ? target.subarray(base, base + got) : target;
 		},
-		ctx.retry,
-		signal,
+		// The SDK retries a request only until its headers arrive; a broken body is retried here.
+		{ signal, retryable: (err) => isTransient(err) && !isAbort(err, signal) },
 	);
 }

@@ -34,7 +34,11 @@ export interface FileWriter {
 }
 
 export interface WriterOptions extends OperationOptions {
-	/** Continue an uncommitted (or committed, empty) file instead of starting anew. */
+	/**
+	 * Continue the file instead of starting anew: an uncommitted upload, or content this driver's
+	 * writer committed (the engine reopens committed data when a client retries a commit whose
+	 * later steps failed). Appending to `putContent` content may be refused with a typed error.
+	 */
 	append?: boolean;
 }
 

@@ -102,7 +102,7 @@ export function parseManifest(content: Uint8Array, contentType?: string): Parsed
 }
 
 /** Parsed JSON, validated field by field below. */
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
 
 function decodeJson(content: Uint8Array): Json {
 	let text: string;
