@@ -1,29 +1,23 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { Registry } from "@stowage/core";
+import { garbageCollectCommand } from "./cli/gc-command.js";
+import { COMMAND_HELP, COMMANDS, type Command, USAGE } from "./cli/help.js";
+import { LineOutput } from "./cli/progress.js";
+import { purgeUploadsCommand } from "./cli/purge-command.js";
 import { type CliOverrides, ConfigError, loadConfig, parseDuration } from "./config.js";
-import { loadDriver } from "./drivers.js";
 import { createLogger } from "./logger.js";
 import { serve } from "./serve.js";
 
-const USAGE = `usage: stowage <command> [config.yml] [flags]
+/** Flags each command takes (besides --help); the others are refused, not ignored. */
+const CONFIG_FLAGS = ["log-level", "root", "inmemory"];
+const FLAGS: Record<Command, string[]> = {
+	serve: [...CONFIG_FLAGS, "addr", "host", "delete", "read-only"],
+	"garbage-collect": [...CONFIG_FLAGS, "dry-run", "delete-untagged", "grace", "quiet"],
+	"purge-uploads": [...CONFIG_FLAGS, "dry-run", "older-than", "quiet"],
+};
 
-commands:
-  serve [config.yml]          run the registry (defaults: filesystem under ./data, 127.0.0.1:5000)
-  purge-uploads [config.yml]  remove abandoned uploads once, then exit
-
-flags (override the file and REGISTRY_* environment variables):
-  --addr <host:port>          http.addr
-  --host <url>                http.host, the base URL of Location headers
-  --log-level <level>         log.level: error, warn, info, debug
-  --root <dir>                use the filesystem driver rooted at <dir>
-  --inmemory                  use the in-memory driver (data is lost on exit)
-  --delete                    storage.delete.enabled: allow DELETE of blobs and manifests
-  --read-only                 storage.maintenance.readonly.enabled
-  --dry-run                   purge-uploads: report, remove nothing
-  --older-than <duration>     purge-uploads: age cut-off (default: uploadpurging.age, 168h)
-
-The config file may also be given as REGISTRY_CONFIGURATION_PATH.`;
+/** Without a terminal, a progress line at most this often (ms); tests shorten it. */
+const PROGRESS_INTERVAL = Number(process.env.STOWAGE_PROGRESS_INTERVAL_MS) || 10_000;
 
 async function main(argv: string[]): Promise<number> {
 	let parsed: ReturnType<typeof parse>;
@@ -34,13 +28,24 @@ async function main(argv: string[]): Promise<number> {
 		return 2;
 	}
 	const { values, positionals } = parsed;
-	if (values.help) {
-		console.log(USAGE);
+	// `stowage help [command]` reads as `stowage [command] --help`.
+	const help = values.help || positionals[0] === "help";
+	const [command, file, ...extra] = positionals[0] === "help" ? positionals.slice(1) : positionals;
+	if (help && (command === undefined || isCommand(command))) {
+		console.log(command === undefined ? USAGE : COMMAND_HELP[command]);
 		return 0;
 	}
-	const [command, file, ...extra] = positionals;
-	if (!command || extra.length > 0 || !["serve", "purge-uploads"].includes(command)) {
-		console.error(USAGE);
+	if (!command || !isCommand(command) || extra.length > 0) {
+		console.error(
+			command && !isCommand(command) ? `stowage: unknown command ${command}\n\n${USAGE}` : USAGE,
+		);
+		return 2;
+	}
+	const foreign = Object.keys(values).filter((f) => f !== "help" && !FLAGS[command].includes(f));
+	if (foreign.length > 0) {
+		console.error(
+			`stowage ${command}: --${foreign[0]} is not a flag of this command\n\n${COMMAND_HELP[command]}`,
+		);
 		return 2;
 	}
 	const cli: CliOverrides = {
@@ -54,15 +59,44 @@ async function main(argv: string[]): Promise<number> {
 	};
 	try {
 		const config = loadConfig(file ?? process.env.REGISTRY_CONFIGURATION_PATH, process.env, cli);
+		if (command === "serve") return await runServer(config);
+		const duration = (flag: string, value: string | undefined, fallback: number) => {
+			if (value === undefined) return fallback;
+			const ms = parseDuration(value);
+			if (ms === undefined)
+				throw new ConfigError(`--${flag}: expected a duration such as 1h or 30m`);
+			return ms;
+		};
+		// On a terminal, log lines pass above the progress bar instead of through it.
+		const output = process.stdout.isTTY && process.stderr.isTTY ? new LineOutput() : undefined;
+		const logger = createLogger(config.log.level, config.log.fields, output);
+		// The first signal stops the run cleanly (a collection takes its marker down).
+		const controller = new AbortController();
+		const interrupt = () => controller.abort(new Error("interrupted"));
+		process.once("SIGINT", interrupt);
+		process.once("SIGTERM", interrupt);
+		const common = {
+			dryRun: values["dry-run"] ?? false,
+			quiet: values.quiet ?? false,
+			progressInterval: PROGRESS_INTERVAL,
+			tty: process.stderr.isTTY ? process.stderr : undefined,
+			output,
+			signal: controller.signal,
+		};
 		if (command === "purge-uploads") {
-			const olderThan =
-				values["older-than"] === undefined
-					? config.storage.uploadPurging.age
-					: parseDuration(values["older-than"]);
-			if (olderThan === undefined) throw new ConfigError(`--older-than: not a duration`);
-			return await purgeOnce(config, olderThan, values["dry-run"] ?? false);
+			const olderThan = duration(
+				"older-than",
+				values["older-than"],
+				config.storage.uploadPurging.age,
+			);
+			return await purgeUploadsCommand(config, logger, { ...common, olderThan });
 		}
-		return await runServer(config);
+		const gc = config.storage.garbageCollect;
+		return await garbageCollectCommand(config, logger, {
+			...common,
+			grace: duration("grace", values.grace, gc.grace),
+			deleteUntagged: values["delete-untagged"] ?? gc.deleteUntagged,
+		});
 	} catch (err) {
 		if (err instanceof ConfigError) {
 			console.error(`stowage: ${err.message}`);
@@ -87,6 +121,9 @@ function parse(argv: string[]) {
 			"read-only": { type: "boolean" },
 			"dry-run": { type: "boolean" },
 			"older-than": { type: "string" },
+			"delete-untagged": { type: "boolean" },
+			grace: { type: "string" },
+			quiet: { type: "boolean", short: "q" },
 			help: { type: "boolean", short: "h" },
 		},
 	});
@@ -121,20 +158,8 @@ async function runServer(config: ReturnType<typeof loadConfig>): Promise<number>
 	});
 }
 
-async function purgeOnce(
-	config: ReturnType<typeof loadConfig>,
-	olderThan: number,
-	dryRun: boolean,
-): Promise<number> {
-	const logger = createLogger(config.log.level, config.log.fields);
-	const driver = await loadDriver(config.storage.driver.name, config.storage.driver.params);
-	const result = await new Registry({ driver }).purgeUploads({ olderThan, dryRun });
-	for (const u of result.removed) {
-		logger.info({ repository: u.repository, id: u.id, startedAt: u.startedAt, dryRun }, "purged");
-	}
-	for (const err of result.errors) logger.error({ err }, "could not purge an upload");
-	logger.info({ removed: result.removed.length, errors: result.errors.length, dryRun }, "done");
-	return result.errors.length > 0 ? 1 : 0;
+function isCommand(name: string): name is Command {
+	return (COMMANDS as readonly string[]).includes(name);
 }
 
 main(process.argv.slice(2)).then(

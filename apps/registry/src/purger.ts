@@ -1,4 +1,4 @@
-import type { Registry } from "@stowage/core";
+import type { PurgeResult, Registry } from "@stowage/core";
 import type { Logger } from "pino";
 
 export interface PurgerOptions {
@@ -9,6 +9,8 @@ export interface PurgerOptions {
 	dryRun: boolean;
 	/** Delay before the first run, in ms. Default: a random minute, so replicas do not align. */
 	initialDelay?: number;
+	/** Told of each completed run (metrics count the uploads removed). */
+	onRun?: (result: PurgeResult) => void;
 }
 
 export interface Purger {
@@ -32,6 +34,7 @@ export function startUploadPurger(registry: Registry, options: PurgerOptions, lo
 				dryRun: options.dryRun,
 				signal: controller.signal,
 			});
+			options.onRun?.(result);
 			for (const err of result.errors)
 				log.warn({ err }, "upload purge: could not remove an upload");
 			log.info(

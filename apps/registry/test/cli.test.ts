@@ -99,14 +99,6 @@ describe("stowage CLI", () => {
 		expect(r.stderr).toMatch(/http\.addr: expected host:port, got "nowhere"/);
 	});
 
-	it("a driver that is not installed gives one line naming the package", () => {
-		const r = cli(["serve"], { REGISTRY_STORAGE: "gcs", REGISTRY_STORAGE_GCS_BUCKET: "b" });
-		expect(r.status).toBe(1);
-		expect(r.stderr.trim()).toBe(
-			'stowage: storage driver "gcs" needs the package @stowage/driver-gcs, which is not installed: add it (pnpm add @stowage/driver-gcs)',
-		);
-	});
-
 	it("serves with a config file, logs JSON access lines and stops on SIGTERM", async () => {
 		const port = await freePort();
 		const path = join(dir, "config.yml");

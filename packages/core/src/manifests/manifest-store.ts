@@ -58,6 +58,15 @@ export interface ManifestStoreContext {
 	readonly tags: TagStore;
 	/** Largest manifest accepted, in bytes. Default 4 MiB. */
 	readonly sizeLimit?: number;
+	/**
+	 * Called once the revision (and referrer) links are written and before any tag: the garbage
+	 * collection fence (gc/fence.ts) holds what the manifest references. It throws when something
+	 * was collected meanwhile (ManifestBlobUnknownError: the revision is then withdrawn).
+	 */
+	readonly afterLink?: (
+		manifest: { digest: ParsedDigest; content: Uint8Array; parsed: ParsedManifest },
+		signal?: AbortSignal,
+	) => Promise<void>;
 }
 
 /** How many backend calls one manifest operation keeps in flight. */
@@ -139,6 +148,16 @@ export class ManifestStore {
 		if (parsed.subject) {
 			const s = parseDigest(parsed.subject.digest);
 			await writeLink(this.driver, referrerLink(this.layout, this.repository, s, d), d, signal);
+		}
+		try {
+			await this.context.afterLink?.({ digest: d, content, parsed }, signal);
+		} catch (err) {
+			// References lost to a collection: the revision would name missing content.
+			if (err instanceof ManifestBlobUnknownError) {
+				const revision = this.layout.manifestRevisionLink(this.repository, d);
+				await deleteIfExists(this.driver, revision.slice(0, -"/link".length), signal);
+			}
+			throw err;
 		}
 		const unique = [...new Set(tags)];
 		for (const tag of unique) await this.context.tags.set(tag, d.digest, { signal });

@@ -14,6 +14,12 @@ export class BlobStore {
 	constructor(
 		private readonly driver: StorageDriver,
 		private readonly layout: Layout,
+		/**
+		 * Called before new bytes are moved into place: garbage collection's claim (gc/fence.ts,
+		 * step a). A move keeps the upload's modification time on some drivers, and bytes from an
+		 * upload idle for longer than the grace period must not look old to a running collection.
+		 */
+		private readonly beforeMove?: (d: ParsedDigest, signal?: AbortSignal) => Promise<void>,
 	) {}
 
 	/** The blob's file info, or undefined when it is not stored. */
@@ -48,6 +54,7 @@ export class BlobStore {
 		signal?: AbortSignal,
 	): Promise<void> {
 		if (await this.stat(d, signal)) return;
+		await this.beforeMove?.(d, signal);
 		try {
 			await this.driver.move(uploadData, this.layout.blobData(d), { signal });
 		} catch (err) {

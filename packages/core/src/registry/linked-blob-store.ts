@@ -4,7 +4,9 @@ import { type ParsedDigest, parseDigest } from "../digest.js";
 import { PathNotFoundError } from "../driver/errors.js";
 import type { StorageDriver } from "../driver/types.js";
 import { BlobUnknownError } from "../errors/registry-errors.js";
+import type { CollectionFence } from "../gc/fence.js";
 import type { Layout } from "../layout.js";
+import { deleteIfExists } from "../manifests/links.js";
 import { isValidRepositoryName } from "../names.js";
 import type { BlobStore } from "./blob-store.js";
 import { DEFAULT_BLOB_MEDIA_TYPE, type Descriptor } from "./descriptor.js";
@@ -33,6 +35,8 @@ export class LinkedBlobStore {
 		private readonly driver: StorageDriver,
 		private readonly layout: Layout,
 		private readonly blobs: BlobStore,
+		/** Garbage collection's fence (gc/fence.ts); absent, links are written unguarded. */
+		private readonly fence?: CollectionFence,
 	) {}
 
 	async stat(digest: string, options: { signal?: AbortSignal } = {}): Promise<Descriptor> {
@@ -101,7 +105,14 @@ export class LinkedBlobStore {
 			if (err instanceof BlobUnknownError) return undefined;
 			throw err;
 		}
-		await this.link(parseDigest(descriptor.digest), options.signal);
+		const d = parseDigest(descriptor.digest);
+		await this.link(d, options.signal);
+		// A collection may be deleting the blob right now: then nothing was mounted after all.
+		if ((await this.settle(d, undefined, options.signal)).length > 0) {
+			const link = this.layout.layerLink(this.repository, d);
+			await deleteIfExists(this.driver, link.slice(0, -"/link".length), options.signal);
+			return undefined;
+		}
 		return descriptor;
 	}
 
@@ -123,6 +134,13 @@ export class LinkedBlobStore {
 			: parseDigest(`sha256:${createHash("sha256").update(content).digest("hex")}`);
 		await this.blobs.put(d, content, options.signal);
 		await this.link(d, options.signal);
+		const restore = async () => {
+			await this.blobs.put(d, content, options.signal);
+			return true;
+		};
+		if ((await this.settle(d, restore, options.signal)).length > 0) {
+			throw new BlobUnknownError(this.repository, d.digest);
+		}
 		return {
 			digest: d.digest,
 			size: content.length,
@@ -135,6 +153,20 @@ export class LinkedBlobStore {
 		await this.driver.putContent(this.layout.layerLink(this.repository, d), Buffer.from(d.digest), {
 			signal,
 		});
+	}
+
+	/**
+	 * After linking: hold the blob against a concurrent collection (gc/fence.ts, steps b and c).
+	 * Returns what is lost for good.
+	 */
+	settle(
+		d: ParsedDigest,
+		restore: (() => Promise<boolean>) | undefined,
+		signal?: AbortSignal,
+	): Promise<ParsedDigest[]> {
+		if (!this.fence) return Promise.resolve([]);
+		const link = this.layout.layerLink(this.repository, d);
+		return this.fence.settle([{ digest: d, link, ...(restore ? { restore } : {}) }], signal);
 	}
 
 	private unknown(d: ParsedDigest, err: unknown): unknown {

@@ -4,6 +4,12 @@
  * distributed implementation (e.g. Redis) behind the same interface.
  */
 export interface Lock {
+	/**
+	 * Aborted when a lock with a lease (a distributed one) is lost before release: its holder
+	 * stalled past the lease or lost the lock service. Work done under the lock must stop then,
+	 * so it cannot interleave with the next holder's. In-process locks are never lost.
+	 */
+	readonly signal?: AbortSignal;
 	release(): Promise<void>;
 }
 

@@ -9,11 +9,22 @@ export interface PurgeOptions {
 	dryRun?: boolean;
 	signal?: AbortSignal;
 	now?: Date;
+	/** Called after each upload directory is judged; throttle in the caller. */
+	onProgress?: (progress: PurgeProgress) => void;
+}
+
+export interface PurgeProgress {
+	/** Upload directories examined. */
+	readonly uploads: number;
+	/** Removed (or, in a dry run, that would be). */
+	readonly removed: number;
+	readonly errors: number;
 }
 
 export interface PurgedUpload {
 	readonly repository: string;
 	readonly id: string;
+	/** Its `startedat`, or when it was last modified if that is unreadable. */
 	readonly startedAt: Date;
 }
 
@@ -25,9 +36,10 @@ export interface PurgeResult {
 /**
  * Remove abandoned uploads. Walks `repositories/`, descending only into `_uploads` among the
  * underscore directories, and deletes each upload whose `startedat` is older than the cut-off.
- * An upload without a readable `startedat` is left alone: its age is unknown, and deleting a live
- * upload loses data while keeping a dead one only costs space. Errors on one upload do not stop
- * the others.
+ * An upload without a readable `startedat` is dated by its newest entry instead: a crash can leave
+ * one (killed while writing `startedat`, or half-way through removing the upload), and nothing
+ * else would ever remove it. A live upload always has `startedat`, written before anything else,
+ * and is dated by it. Errors on one upload do not stop the others.
  */
 export async function purgeUploads(
 	driver: StorageDriver,
@@ -38,6 +50,7 @@ export async function purgeUploads(
 	const root = layout.repositoriesRoot;
 	const removed: PurgedUpload[] = [];
 	const errors: Error[] = [];
+	let uploads = 0;
 	const { signal } = options;
 	try {
 		await driver.walk(
@@ -48,8 +61,11 @@ export async function purgeUploads(
 				const parent = info.path.slice(0, info.path.lastIndexOf("/"));
 				if (parent.endsWith("/_uploads")) {
 					const repository = parent.slice(root.length + 1, -"/_uploads".length);
+					uploads += 1;
 					try {
-						const startedAt = await readStartedAt(driver, `${info.path}/startedat`, signal);
+						const startedAt =
+							(await readStartedAt(driver, `${info.path}/startedat`, signal)) ??
+							(await lastModified(driver, info.path, info.modTime, signal));
 						if (startedAt && startedAt.getTime() < cutoff) {
 							if (!options.dryRun) await deleteIfPresent(driver, info.path, signal);
 							removed.push({ repository, id: name, startedAt });
@@ -57,6 +73,7 @@ export async function purgeUploads(
 					} catch (err) {
 						errors.push(err instanceof Error ? err : new Error(String(err)));
 					}
+					options.onProgress?.({ uploads, removed: removed.length, errors: errors.length });
 					return "skip";
 				}
 				if (name.startsWith("_") && name !== "_uploads") return "skip";
@@ -82,6 +99,25 @@ async function readStartedAt(
 		if (err instanceof PathNotFoundError) return undefined;
 		throw err;
 	}
+}
+
+/** The newest modification time of a directory and everything below it. */
+async function lastModified(
+	driver: StorageDriver,
+	path: string,
+	own: Date,
+	signal?: AbortSignal,
+): Promise<Date> {
+	let newest = own.getTime();
+	await driver.walk(
+		path,
+		(entry) => {
+			newest = Math.max(newest, entry.modTime.getTime());
+			return undefined;
+		},
+		{ signal },
+	);
+	return new Date(newest);
 }
 
 async function deleteIfPresent(

@@ -1,5 +1,8 @@
 import { checkedDriver } from "../driver/checked.js";
 import type { StorageDriver } from "../driver/types.js";
+import { garbageCollect } from "../gc/collect.js";
+import { CollectionFence } from "../gc/fence.js";
+import type { GcOptions, GcResult } from "../gc/types.js";
 import { Layout } from "../layout.js";
 import { type Catalog, type CatalogOptions, listRepositories } from "../manifests/catalog.js";
 import { BlobStore } from "./blob-store.js";
@@ -26,13 +29,15 @@ export class Registry {
 	constructor(options: RegistryOptions) {
 		this.driver = checkedDriver(options.driver);
 		this.layout = new Layout(options.rootPath);
+		const fence = new CollectionFence(this.driver, this.layout);
 		this.context = {
 			driver: this.driver,
 			layout: this.layout,
-			blobs: new BlobStore(this.driver, this.layout),
+			blobs: new BlobStore(this.driver, this.layout, (d, signal) => fence.claim(d, signal)),
 			hashStates: new HashStates(this.driver, this.layout),
 			locker: options.locker ?? new MemoryLocker(),
 			now: options.now ?? (() => new Date()),
+			fence,
 		};
 	}
 
@@ -43,6 +48,14 @@ export class Registry {
 
 	purgeUploads(options: Omit<PurgeOptions, "now">): Promise<PurgeResult> {
 		return purgeUploads(this.driver, this.layout, { ...options, now: this.context.now() });
+	}
+
+	/**
+	 * Mark and sweep unreferenced blobs, links and (optionally) untagged manifests, safely while
+	 * this or other processes keep serving pushes (see gc/fence.ts).
+	 */
+	garbageCollect(options: GcOptions = {}): Promise<GcResult> {
+		return garbageCollect(this.driver, this.layout, options);
 	}
 
 	/** Repository names, paginated (`n`, `last`), streaming the walk. */

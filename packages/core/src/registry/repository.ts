@@ -1,10 +1,12 @@
 import type { StorageDriver } from "../driver/types.js";
+import type { CollectionFence } from "../gc/fence.js";
 import type { Layout } from "../layout.js";
 import { ManifestStore } from "../manifests/manifest-store.js";
 import { TagStore } from "../manifests/tag-store.js";
 import { validateRepositoryName } from "../names.js";
 import type { BlobStore } from "./blob-store.js";
 import type { HashStates } from "./hash-states.js";
+import { holdManifest } from "./hold-manifest.js";
 import { LinkedBlobStore } from "./linked-blob-store.js";
 import type { Locker } from "./locker.js";
 import { UploadStore } from "./upload-store.js";
@@ -16,6 +18,8 @@ export interface RepositoryContext {
 	readonly hashStates: HashStates;
 	readonly locker: Locker;
 	readonly now: () => Date;
+	/** Keeps writes safe from a concurrent garbage collection (gc/fence.ts). */
+	readonly fence?: CollectionFence;
 }
 
 /** One named repository: its linked blobs and its uploads. Cheap to create per request. */
@@ -30,8 +34,8 @@ export class Repository {
 		protected readonly context: RepositoryContext,
 	) {
 		validateRepositoryName(name);
-		const { driver, layout, blobs, hashStates, locker, now } = context;
-		this.blobs = new LinkedBlobStore(name, driver, layout, blobs);
+		const { driver, layout, blobs, hashStates, locker, now, fence } = context;
+		this.blobs = new LinkedBlobStore(name, driver, layout, blobs, fence);
 		this.uploads = new UploadStore(
 			name,
 			driver,
@@ -49,6 +53,12 @@ export class Repository {
 			blobs,
 			linkedBlobs: this.blobs,
 			tags: this.tags,
+			...(fence
+				? {
+						afterLink: (manifest, signal) =>
+							holdManifest(fence, layout, blobs, name, manifest, signal),
+					}
+				: {}),
 		});
 	}
 }

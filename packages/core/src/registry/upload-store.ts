@@ -92,10 +92,10 @@ export class UploadStore {
 		body: AsyncIterable<Uint8Array>,
 		options: WriteOptions = {},
 	): Promise<UploadStatus> {
-		return this.locked(id, async () => {
-			const startedAt = await this.startedAt(id, options.signal);
-			const writer = await this.resume(id, options.signal);
-			await this.append(id, writer, body, options, false);
+		return this.locked(id, options.signal, async (signal) => {
+			const startedAt = await this.startedAt(id, signal);
+			const writer = await this.resume(id, signal);
+			await this.append(id, writer, body, { ...options, signal }, false);
 			return { id, repository: this.repository, offset: writer.size, startedAt };
 		});
 	}
@@ -108,11 +108,10 @@ export class UploadStore {
 	async commit(id: string, digest: string, options: CommitOptions = {}): Promise<Descriptor> {
 		// An unparsable digest leaves the upload intact so the client can retry the PUT.
 		const d = parseDigest(digest);
-		const { signal } = options;
-		return this.locked(id, async () => {
+		return this.locked(id, options.signal, async (signal) => {
 			await this.startedAt(id, signal);
 			const writer = await this.resume(id, signal);
-			const hash = await this.append(id, writer, options.body ?? [], options, true);
+			const hash = await this.append(id, writer, options.body ?? [], { ...options, signal }, true);
 			await writer.commit();
 			const size = writer.size;
 			try {
@@ -121,22 +120,28 @@ export class UploadStore {
 				}
 				const actual = await this.digestOf(id, d, size, hash, signal);
 				if (actual !== d.hex) {
+					// A retry of a commit that failed after moving the bytes out finds the upload
+					// empty: finish that commit when the upload's own digest state proves the blob.
+					const moved = size === 0 ? await this.movedOutSize(id, d, signal) : undefined;
+					if (moved !== undefined) return await this.link(id, d, moved, signal);
 					throw new DigestInvalidError(digest, "digest does not match uploaded content");
 				}
 			} catch (err) {
-				await this.remove(id);
+				// Only a broken promise discards the upload. A backend fault (a failed read of a
+				// digest state, say) must leave it in place for the client's retry.
+				if (err instanceof DigestInvalidError || err instanceof SizeInvalidError) {
+					await this.remove(id);
+				}
 				throw err;
 			}
 			await this.blobs.adopt(d, this.layout.uploadData(this.repository, id), size, signal);
-			await this.links.link(d, signal);
-			await this.remove(id);
-			return { digest: d.digest, size, mediaType: DEFAULT_BLOB_MEDIA_TYPE };
+			return this.link(id, d, size, signal);
 		});
 	}
 
 	async cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-		await this.locked(id, async () => {
-			await this.startedAt(id, options.signal);
+		await this.locked(id, options.signal, async (signal) => {
+			await this.startedAt(id, signal);
 			await this.remove(id);
 		});
 	}
@@ -248,6 +253,56 @@ export class UploadStore {
 		return h.digest();
 	}
 
+	/** The last steps of a commit: grant the repository the blob, then drop the upload. */
+	private async link(
+		id: string,
+		d: ParsedDigest,
+		size: number,
+		signal?: AbortSignal,
+	): Promise<Descriptor> {
+		await this.links.link(d, signal);
+		// Hold the blob against a concurrent garbage collection (gc/fence.ts). When the blob was
+		// stored already, this upload's bytes are still here to put back should it be collected.
+		const data = this.layout.uploadData(this.repository, id);
+		const restore = async () => {
+			// Only this upload's own bytes: a retried commit's upload may be empty by now. (A
+			// zero-byte blob needs none: adopt writes it.)
+			const held = await this.driver.stat(data, { signal }).catch((err: unknown) => {
+				if (err instanceof PathNotFoundError) return undefined;
+				throw err;
+			});
+			if ((held?.size ?? 0) !== size) return false;
+			await this.blobs.adopt(d, data, size, signal);
+			return true;
+		};
+		if ((await this.links.settle(d, restore, signal)).length > 0) {
+			await this.remove(id);
+			throw new BlobUploadInvalidError(
+				`${d.digest} was garbage collected while being committed: upload it again`,
+			);
+		}
+		await this.remove(id);
+		return { digest: d.digest, size, mediaType: DEFAULT_BLOB_MEDIA_TYPE };
+	}
+
+	/**
+	 * The size of blob `d` when this upload is the one that was moved to it: the blob is stored
+	 * and the upload still holds a digest state, at the blob's size, that hashes to `d`. Nothing
+	 * else may link a blob without its bytes, or any upload could claim any other repository's
+	 * content by digest.
+	 */
+	private async movedOutSize(
+		id: string,
+		d: ParsedDigest,
+		signal?: AbortSignal,
+	): Promise<number | undefined> {
+		if (d.algorithm !== "sha256") return undefined;
+		const info = await this.blobs.stat(d, signal);
+		if (!info || info.size === 0) return undefined;
+		const state = await this.hashStates.load(this.repository, id, "sha256", info.size, signal);
+		return state?.digest() === d.hex ? info.size : undefined;
+	}
+
 	private async remove(id: string): Promise<void> {
 		try {
 			await this.driver.delete(this.layout.upload(this.repository, id));
@@ -256,11 +311,21 @@ export class UploadStore {
 		}
 	}
 
-	private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+	/**
+	 * Run `fn` holding the upload's lock. `fn` gets the request's signal, combined with the lock's
+	 * own when it has one: a lost lease aborts the driver calls, so a stalled holder stops writing
+	 * before the next holder starts.
+	 */
+	private async locked<T>(
+		id: string,
+		signal: AbortSignal | undefined,
+		fn: (signal: AbortSignal | undefined) => Promise<T>,
+	): Promise<T> {
 		const lock: Lock | undefined = await this.locker.tryAcquire(`upload:${this.repository}:${id}`);
 		if (!lock) throw new UploadConflictError(id);
+		const signals = [signal, lock.signal].filter((s): s is AbortSignal => s !== undefined);
 		try {
-			return await fn();
+			return await fn(signals.length > 1 ? AbortSignal.any(signals) : signals[0]);
 		} finally {
 			await lock.release();
 		}
