@@ -1,6 +1,7 @@
 import type { Registry, Repository } from "@stowage/core";
 import { ManifestTooLargeError } from "@stowage/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Grant } from "../auth/controller.js";
 import { HttpError } from "./errors.js";
 
 /** What the server was configured to allow. */
@@ -28,6 +29,8 @@ export interface RequestContext {
 	readonly signal: AbortSignal;
 	/** The request's Content-Type (kept aside so the framework never parses a body). */
 	readonly contentType: string | undefined;
+	/** What the client may do (everything when no auth is configured). */
+	readonly grant: Grant;
 }
 
 export interface RepositoryContext extends RequestContext {

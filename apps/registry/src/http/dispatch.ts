@@ -79,7 +79,9 @@ export async function dispatch(ctx: RequestContext, route: OciRoute): Promise<vo
 		);
 	}
 	if (ctx.settings.readOnly && !READS.has(ctx.request.method)) {
-		throw new UnsupportedError("the registry is in read-only mode");
+		throw new UnsupportedError(
+			"the registry is in read-only mode (storage.maintenance.readonly): only GET and HEAD are served",
+		);
 	}
 	if (inRepository) {
 		// Validates the name: NAME_INVALID before anything touches storage.

@@ -96,7 +96,10 @@ export async function startUpload(ctx: RepositoryContext): Promise<void> {
 	const { repository, query, signal } = ctx;
 	const mount = query.get("mount");
 	const from = query.get("from");
-	if (mount !== null && from) {
+	// Mounting needs pull on the source; without it the client silently gets a plain session, so
+	// a repository it may not read cannot be probed for blobs.
+	const readable = from && ctx.grant.allows({ type: "repository", name: from, action: "pull" });
+	if (mount !== null && from && readable) {
 		const mounted = await repository.blobs.mount(mount, from, { signal });
 		if (mounted) {
 			await sendBlobCreated(ctx, mounted.digest);
