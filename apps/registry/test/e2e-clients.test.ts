@@ -5,13 +5,14 @@
  */
 import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { type RunningServer, serve } from "../src/serve.js";
+import { buildLayoutImage } from "./support/images.js";
 
 const run = promisify(execFile);
 const CLIENTS = ["skopeo", "podman", "umoci"] as const;
@@ -72,33 +73,8 @@ describe.skipIf(missing.length > 0)("real clients against Stowage", () => {
 		)?.digest;
 
 	/** A two-layer image for one architecture, built offline with umoci. */
-	async function buildImage(tag: string, arch: string) {
-		await sh("umoci", ["new", "--image", `L:${tag}`]);
-		const bundle = join(dir, `bundle-${tag}`);
-		await sh("umoci", ["unpack", "--rootless", "--image", `L:${tag}`, bundle]);
-		await writeFile(join(bundle, "rootfs", "hello.txt"), `hello from ${arch}\n`);
-		await sh("umoci", ["repack", "--image", `L:${tag}`, bundle]);
-		await rm(bundle, { recursive: true, force: true });
-		await sh("umoci", ["unpack", "--rootless", "--image", `L:${tag}`, bundle]);
-		await mkdir(join(bundle, "rootfs", "data"), { recursive: true });
-		await writeFile(
-			join(bundle, "rootfs", "data", "random.bin"),
-			createHash("sha512").update(arch).digest(),
-		);
-		await sh("umoci", ["repack", "--image", `L:${tag}`, bundle]);
-		await rm(bundle, { recursive: true, force: true });
-		await sh("umoci", [
-			"config",
-			"--image",
-			`L:${tag}`,
-			"--os",
-			"linux",
-			"--architecture",
-			arch,
-			"--config.cmd",
-			"/hello",
-		]);
-	}
+	const buildImage = (tag: string, arch: string) =>
+		buildLayoutImage(dir, join(dir, "L"), tag, arch);
 
 	beforeAll(async () => {
 		dir = await mkdtemp(join(tmpdir(), "stowage-e2e-"));
