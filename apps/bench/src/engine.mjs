@@ -10,8 +10,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const MiB = 1024 * 1024;
-const TOTAL = Number(process.env.STOWAGE_BENCH_MB ?? 1024) * MiB;
-const ROUNDS = Number(process.env.STOWAGE_BENCH_ROUNDS ?? 3);
+// STOWAGE_BENCH_SMOKE=1: tiny sizes, one round, nothing written to bench-results.
+const SMOKE = process.env.STOWAGE_BENCH_SMOKE === "1";
+const TOTAL = Number(process.env.STOWAGE_BENCH_MB ?? (SMOKE ? 8 : 1024)) * MiB;
+const ROUNDS = Number(process.env.STOWAGE_BENCH_ROUNDS ?? (SMOKE ? 1 : 3));
 const BLOCK = randomBytes(16 * MiB);
 
 /** Bytes [from, to) of an endless repetition of BLOCK, in chunks of at most `size`. */
@@ -169,6 +171,7 @@ async function main() {
 	}
 	const table = lines.join("\n");
 	console.log(table);
+	if (SMOKE) return;
 	const out = join(fileURLToPath(new URL("../../..", import.meta.url)), "bench-results");
 	mkdirSync(out, { recursive: true });
 	writeFileSync(
