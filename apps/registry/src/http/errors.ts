@@ -74,6 +74,21 @@ export function toOciError(err: unknown, requestId: string): OciErrorResponse {
 			...err.headers,
 		});
 	}
+	const unavailable = backendFault(err);
+	if (unavailable) {
+		// The backend's fault, not the client's: 503 tells every client to retry, and nothing the
+		// request wrote is lost (uploads resume from the offset the status reports).
+		const fault = response(
+			503,
+			[
+				entry("UNAVAILABLE", `${unavailable} failed; retry (request id ${requestId})`, {
+					requestId,
+				}),
+			],
+			{ "Retry-After": "1" },
+		);
+		return { ...fault, serverFault: true };
+	}
 	if (isClientGone(err)) {
 		// 499 (nginx's "client closed request") only shows in the access log.
 		return { ...response(499, [entry("UNKNOWN", "client closed the request")]), clientGone: true };
@@ -124,6 +139,18 @@ function response(
 	headers: Record<string, string> = {},
 ): OciErrorResponse {
 	return { status, headers, body: { errors }, serverFault: false, clientGone: false };
+}
+
+/**
+ * What failed, when a storage driver or the lock service did: a driver error, a lock-service
+ * error (code UNAVAILABLE), or work aborted because a lock's lease was lost.
+ */
+function backendFault(err: unknown): string | undefined {
+	const cause = err instanceof OperationAbortedError ? err.cause : err;
+	if (!isStowageError(cause)) return undefined;
+	if (cause.code === "DRIVER_ERROR") return "the storage backend";
+	if (cause.code === "UNAVAILABLE") return "the upload lock service";
+	return undefined;
 }
 
 /** A body stream that broke because the client disconnected, or a backend call it aborted. */

@@ -1,3 +1,4 @@
+import { faultTests } from "./faults-tests.js";
 import { lifecycleTests } from "./lifecycle-tests.js";
 import { purgeTests } from "./purge-tests.js";
 import { resumeTests } from "./resume-tests.js";
@@ -8,9 +9,18 @@ import type {
 	UploadEngineSuiteOptions,
 } from "./support.js";
 
+export {
+	type FaultEffect,
+	type FaultInjector,
+	type FaultOperation,
+	type FaultRule,
+	faultyDriver,
+	type InjectedFault,
+	InjectedFaultError,
+} from "./fault-driver.js";
 export { verificationTests } from "./verification-tests.js";
 export type { EngineDriverFactory, EngineTestFunction, UploadEngineSuiteOptions };
-export { lifecycleTests, purgeTests, resumeTests, sharingTests };
+export { faultTests, lifecycleTests, purgeTests, resumeTests, sharingTests };
 
 import { verificationTests } from "./verification-tests.js";
 
@@ -28,4 +38,5 @@ export function uploadEngineSuite(
 	verificationTests(test, factory, options);
 	sharingTests(test, factory, options);
 	purgeTests(test, factory, options);
+	faultTests(test, factory, options);
 }
