@@ -1,13 +1,26 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import {
+	type CollectorSettings,
+	collectorSettings,
+	type DebugSettings,
+	debugSettings,
+} from "./ops-config.js";
+import { type RedisSettings, redisSettings } from "./redis-config.js";
+import {
+	type AuthSettings,
+	authSettings,
+	type TlsSettings,
+	tlsSettings,
+} from "./security-config.js";
 
 /**
  * Configuration: Distribution's config.yml for the keys Stowage supports, overridden by
  * `REGISTRY_<SECTION>_<KEY>` environment variables, overridden by CLI flags. Every value is checked
  * here; a bad one stops start-up with a message naming the key. Keys Distribution has but Stowage
  * does not need (http.secret...) are accepted with a warning; keys whose absence would change
- * behaviour silently (auth, http.tls, middleware, proxy) are refused.
+ * behaviour silently (middleware, proxy) are refused.
  */
 
 export type DriverName = "filesystem" | "inmemory" | "s3" | "azure" | "gcs";
@@ -24,13 +37,23 @@ export interface StowageConfig {
 		headers: Record<string, string[]>;
 		/** How long shutdown waits for in-flight requests, in ms. */
 		drainTimeout: number;
+		/** `http.tls`: serve HTTPS (and mTLS with client CAs). */
+		tls?: TlsSettings;
+		/** `http.debug`: the metrics listener; none when absent. */
+		debug?: DebugSettings;
 	};
+	/** `auth`: htpasswd or token; open when absent. */
+	auth?: AuthSettings;
+	/** `redis`: upload locks shared by replicas; in-process locks when absent. */
+	redis?: RedisSettings;
 	storage: {
 		driver: { name: DriverName; params: Record<string, unknown> };
 		deleteEnabled: boolean;
 		redirect: boolean;
 		readOnly: boolean;
 		uploadPurging: { enabled: boolean; age: number; interval: number; dryRun: boolean };
+		/** `storage.maintenance.garbagecollect`: collections inside the server. */
+		garbageCollect: CollectorSettings;
 	};
 	catalog: { maxEntries: number };
 	/** Keys accepted but without effect, and environment variables that named no key. */
@@ -50,7 +73,9 @@ type Leaf =
 	| "url"
 	| "version"
 	| "count"
-	| "formatter";
+	| "formatter"
+	| "strings"
+	| "index";
 /** Maps whose keys are the user's (driver parameters, header names, log fields). */
 type MapKind = "params" | "headers" | "fields";
 type Node =
@@ -85,10 +110,26 @@ const SCHEMA: Node = {
 				draintimeout: leaf("duration"),
 				secret: ignored("upload URLs carry no state, so no secret is needed"),
 				relativeurls: ignored("Location headers are absolute paths unless http.host is set"),
-				debug: ignored("the debug server is not supported"),
+				debug: {
+					fields: {
+						addr: leaf("addr"),
+						prometheus: { fields: { enabled: leaf("boolean"), path: leaf("string") } },
+						tls: ignored("the debug server speaks plain HTTP: keep it on an internal address"),
+					},
+				},
 				http2: ignored("HTTP/2 is not supported"),
 				prefix: refused("a URL prefix is not supported"),
-				tls: refused("TLS is not supported: terminate TLS in front of Stowage"),
+				tls: {
+					fields: {
+						certificate: leaf("string"),
+						key: leaf("string"),
+						clientcas: leaf("strings"),
+						clientauth: leaf("string"),
+						minimumtls: leaf("string"),
+						ciphersuites: refused("cipher suites are not configurable: OpenSSL's defaults apply"),
+						letsencrypt: refused("Let's Encrypt is not supported: give a certificate and key"),
+					},
+				},
 			},
 		},
 		storage: {
@@ -111,6 +152,15 @@ const SCHEMA: Node = {
 							},
 						},
 						readonly: { fields: { enabled: leaf("boolean") } },
+						garbagecollect: {
+							fields: {
+								enabled: leaf("boolean"),
+								interval: leaf("duration"),
+								grace: leaf("duration"),
+								deleteuntagged: leaf("boolean"),
+								dryrun: leaf("boolean"),
+							},
+						},
 					},
 				},
 				cache: ignored("no blob descriptor cache is used"),
@@ -121,10 +171,41 @@ const SCHEMA: Node = {
 		health: ignored("/healthz always checks the storage driver"),
 		notifications: ignored("notifications are not supported"),
 		reporting: ignored("error reporting services are not supported"),
-		redis: ignored("redis is not used"),
+		redis: {
+			fields: {
+				addr: leaf("addr"),
+				username: leaf("string"),
+				password: leaf("string"),
+				db: leaf("index"),
+				dialtimeout: leaf("duration"),
+				readtimeout: leaf("duration"),
+				writetimeout: leaf("duration"),
+				tls: { fields: { enabled: leaf("boolean") } },
+				pool: ignored("one connection per process is used"),
+				locklease: leaf("duration"),
+			},
+		},
 		validation: ignored("manifest URL validation is not configurable"),
 		compatibility: ignored("schema 1 is not supported"),
-		auth: refused("authentication is not supported: put an authenticating proxy in front"),
+		auth: {
+			fields: {
+				htpasswd: { fields: { realm: leaf("string"), path: leaf("string") } },
+				token: {
+					fields: {
+						realm: leaf("url"),
+						service: leaf("string"),
+						issuer: leaf("string"),
+						rootcertbundle: leaf("string"),
+						jwks: leaf("string"),
+						autoredirect: leaf("boolean"),
+						autoredirectpath: leaf("string"),
+						signingalgorithms: leaf("strings"),
+					},
+				},
+				ratelimit: { fields: { failures: leaf("count"), window: leaf("duration") } },
+				silly: refused("the silly access controller is for Distribution's tests only"),
+			},
+		},
 		middleware: refused("middleware is not supported"),
 		proxy: refused("pull-through cache mode is not supported"),
 	},
@@ -358,6 +439,14 @@ function checkLeaf(kind: Leaf, value: unknown): string | undefined {
 			return typeof value === "number" && Number.isSafeInteger(value) && value > 0
 				? undefined
 				: "expected a positive integer";
+		case "index":
+			return typeof value === "number" && Number.isSafeInteger(value) && value >= 0
+				? undefined
+				: "expected a non-negative integer";
+		case "strings":
+			return Array.isArray(value) && value.every((v) => typeof v === "string")
+				? undefined
+				: "expected a list of strings";
 	}
 }
 
@@ -445,6 +534,13 @@ function build(raw: Tree, warnings: string[]): StowageConfig {
 	for (const [k, v] of Object.entries((get("log", "fields") as Tree | undefined) ?? {})) {
 		fields[k] = String(v);
 	}
+	const fail = (message: string): never => {
+		throw new ConfigError(message);
+	};
+	const tls = tlsSettings({ get, fail, duration });
+	const auth = authSettings({ get, fail, duration });
+	const redis = redisSettings({ get, fail, duration, parseAddr });
+	const debug = debugSettings({ get, fail, duration }, parseAddr);
 	return {
 		log: {
 			level: LEVELS[String(get("log", "level") ?? "info").toLowerCase()] ?? "info",
@@ -457,7 +553,11 @@ function build(raw: Tree, warnings: string[]): StowageConfig {
 			baseUrl: ((get("http", "host") as string | undefined) ?? "").replace(/\/+$/, ""),
 			headers,
 			drainTimeout: duration(get("http", "draintimeout"), "30s"),
+			...(tls ? { tls } : {}),
+			...(debug ? { debug } : {}),
 		},
+		...(auth ? { auth } : {}),
+		...(redis ? { redis } : {}),
 		storage: {
 			driver: { name, params },
 			deleteEnabled: get("storage", "delete", "enabled") === true,
@@ -469,6 +569,7 @@ function build(raw: Tree, warnings: string[]): StowageConfig {
 				interval: duration(get("storage", "maintenance", "uploadpurging", "interval"), "24h"),
 				dryRun: get("storage", "maintenance", "uploadpurging", "dryrun") === true,
 			},
+			garbageCollect: collectorSettings({ get, fail, duration }),
 		},
 		catalog: { maxEntries: (get("catalog", "maxentries") as number | undefined) ?? 1000 },
 		warnings,

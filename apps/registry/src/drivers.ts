@@ -61,7 +61,7 @@ export async function loadDriver(
 	}
 }
 
-function isMissingPackage(err: unknown, pkg: string): boolean {
+export function isMissingPackage(err: unknown, pkg: string): boolean {
 	const e = err as { code?: string; message?: string } | null;
 	return (
 		(e?.code === "ERR_MODULE_NOT_FOUND" || e?.code === "MODULE_NOT_FOUND") &&

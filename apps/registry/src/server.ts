@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
-import { PathNotFoundError, type Registry } from "@stowage/core";
+import type { Server as HttpsServer } from "node:https";
+import type { Registry } from "@stowage/core";
 import Fastify, {
 	type FastifyBaseLogger,
 	type FastifyInstance,
@@ -8,10 +8,16 @@ import Fastify, {
 	LogController,
 } from "fastify";
 import { type Logger, pino } from "pino";
+import { type AccessGate, OPEN_GRANT } from "./auth/gate.js";
 import { type AppSettings, bytesRead, type RequestContext } from "./http/context.js";
 import { dispatch } from "./http/dispatch.js";
 import { HttpError, toOciError } from "./http/errors.js";
+import { registerHealthRoutes } from "./http/health.js";
+import { instrumentHttp } from "./http/instrument.js";
 import { parseOciPath, splitUrl } from "./http/oci-path.js";
+import { requestId, withRequestId } from "./http/request-id.js";
+import type { Metrics } from "./metrics.js";
+import { guardClientCertificates, type HttpsOptions } from "./tls.js";
 
 export interface AppOptions extends Partial<AppSettings> {
 	registry: Registry;
@@ -23,8 +29,14 @@ export interface AppOptions extends Partial<AppSettings> {
 	headers?: Record<string, string | string[]>;
 	/** Drop a connection idle this long, in ms (a stalled client must not hold resources). */
 	idleTimeout?: number;
-	/** How long /healthz waits for the driver, in ms. */
+	/** How long /healthz and /readyz wait for the driver, in ms. */
 	healthTimeout?: number;
+	/** Prometheus metrics to record requests in; none when absent. */
+	metrics?: Metrics;
+	/** `auth`: who may do what under /v2; everyone everything when absent. */
+	access?: AccessGate;
+	/** `http.tls`: serve HTTPS. */
+	https?: HttpsOptions;
 }
 
 const API_VERSION = "registry/2.0";
@@ -49,7 +61,7 @@ export function createApp(options: AppOptions): FastifyInstance {
 		loggerInstance: logger as FastifyBaseLogger,
 		// The access log below replaces the framework's two lines per request.
 		logController: new LogController({ disableRequestLogging: true }),
-		genReqId: () => randomUUID(),
+		genReqId: (raw) => requestId(raw),
 		requestIdHeader: false,
 		connectionTimeout: options.idleTimeout ?? 10 * 60_000,
 		// Uploads of large blobs take as long as they take; idleness is what gets cut.
@@ -59,9 +71,12 @@ export function createApp(options: AppOptions): FastifyInstance {
 		return503OnClosing: true,
 		exposeHeadRoutes: false,
 		routerOptions: { maxParamLength: 8192 },
+		...(options.https ? { https: options.https } : {}),
 		// A malformed URL escape is the client's mistake: answer it like every other.
 		frameworkErrors: (err, request, reply) => sendError(request, reply, err),
 	});
+
+	if (options.https) guardClientCertificates(app.server as unknown as HttpsServer, options.https);
 
 	// Bodies are never parsed by the framework: handlers stream `request.raw` into the engine. The
 	// Content-Type is set aside so a malformed one cannot make the framework answer for us.
@@ -79,6 +94,7 @@ export function createApp(options: AppOptions): FastifyInstance {
 		for (const [name, value] of Object.entries(options.headers ?? {})) reply.header(name, value);
 		if (options.accessLog !== false) logWhenDone(request, reply);
 	});
+	if (options.metrics) instrumentHttp(app, options.metrics);
 
 	const handle = async (request: FastifyRequest, reply: FastifyReply) => {
 		const { path, query } = splitUrl(request.url);
@@ -87,7 +103,7 @@ export function createApp(options: AppOptions): FastifyInstance {
 			if (!reply.raw.writableFinished) controller.abort(new Error("client closed the request"));
 		};
 		reply.raw.once("close", onClose);
-		const ctx: RequestContext = {
+		const ctx: Omit<RequestContext, "grant"> = {
 			registry,
 			settings,
 			request,
@@ -99,7 +115,9 @@ export function createApp(options: AppOptions): FastifyInstance {
 		try {
 			const route = parseOciPath(path);
 			if (!route) throw new HttpError(404, "UNSUPPORTED", `no such endpoint: ${path}`);
-			await dispatch(ctx, route);
+			// Before anything touches storage: a refusal must not depend on what is stored.
+			const grant = options.access ? await options.access.check(request, route, query) : OPEN_GRANT;
+			await dispatch({ ...ctx, grant }, route);
 		} catch (err) {
 			sendError(request, reply, err);
 		}
@@ -109,23 +127,10 @@ export function createApp(options: AppOptions): FastifyInstance {
 	app.route({ method: methods, url: "/v2", handler: handle });
 	app.route({ method: methods, url: "/v2/*", handler: handle });
 
-	app.get("/healthz", async (_request, reply) => {
-		const started = Date.now();
-		try {
-			await registry.driver.stat("/", {
-				signal: AbortSignal.timeout(options.healthTimeout ?? 5000),
-			});
-		} catch (err) {
-			// An empty object store has no root entry: reachable is healthy.
-			if (!(err instanceof PathNotFoundError)) {
-				reply.log.warn({ err }, "health check failed");
-				const message = err instanceof Error ? err.message : String(err);
-				return reply
-					.code(503)
-					.send({ status: "unhealthy", driver: registry.driver.name, error: message });
-			}
-		}
-		return reply.send({ status: "ok", driver: registry.driver.name, ms: Date.now() - started });
+	registerHealthRoutes(app, {
+		registry,
+		timeout: options.healthTimeout ?? 5000,
+		readOnly: settings.readOnly,
 	});
 
 	app.setNotFoundHandler((request, reply) => {
@@ -163,7 +168,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): 
 		.headers(r.headers)
 		.header("Content-Type", "application/json")
 		.removeHeader("Content-Length")
-		.send(JSON.stringify(r.body));
+		.send(JSON.stringify(withRequestId(r.body, request.id)));
 }
 
 /** One access-log line per request, written when the response ends or the client goes away. */

@@ -82,6 +82,13 @@ catalog:
 			redirect: false,
 			readOnly: true,
 			uploadPurging: { enabled: true, age: 5_400_000, interval: 600_000, dryRun: true },
+			garbageCollect: {
+				enabled: false,
+				interval: 86_400_000,
+				grace: 3_600_000,
+				deleteUntagged: false,
+				dryRun: false,
+			},
 		});
 		expect(c.catalog.maxEntries).toBe(50);
 	});
@@ -156,8 +163,8 @@ health:
 			/unknown configuration key storage\.filesystem\.rootdir/,
 		],
 		["storage:\n  filesystem: {}\n  s3: {bucket: b}\n", /exactly one driver.*filesystem and s3/],
-		["auth:\n  htpasswd:\n    realm: x\n", /^auth: authentication is not supported/],
-		["http:\n  tls:\n    certificate: /c\n", /http\.tls: TLS is not supported/],
+		["auth:\n  htpasswd:\n    realm: x\n", /^auth\.htpasswd\.path is required/],
+		["http:\n  tls:\n    certificate: /c\n", /^http\.tls\.key is required/],
 		["- a list\n", /must be a YAML mapping/],
 		["key: [unclosed\n", /not valid YAML/],
 		["catalog:\n  maxentries: -1\n", /catalog\.maxentries: expected a positive integer/],

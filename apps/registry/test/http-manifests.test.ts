@@ -143,7 +143,10 @@ describe("PUT and GET manifests", () => {
 		const early = await putManifest(server.url, "idx/repo", "latest", index, OCI_INDEX);
 		expect(early.status).toBe(400);
 		expect(codes(early)).toEqual(["MANIFEST_BLOB_UNKNOWN"]);
-		expect(early.json().errors[0].detail).toEqual({ digest: img.digest });
+		expect(early.json().errors[0].detail).toEqual({
+			digest: img.digest,
+			requestId: early.headers["x-request-id"],
+		});
 		await putManifest(server.url, "idx/repo", img.digest, img.bytes);
 		const put = await putManifest(server.url, "idx/repo", "latest", index, OCI_INDEX);
 		expect(put.status).toBe(201);

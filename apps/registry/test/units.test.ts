@@ -1,3 +1,6 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../src/config.js";
 import { loadDriver } from "../src/drivers.js";
@@ -88,7 +91,11 @@ describe("driver loader", () => {
 	});
 
 	it("a driver package that is not installed is one line naming it", async () => {
-		const err = await loadDriver("s3", {}).catch((e) => e);
+		// Resolve from a directory with no node_modules, as in a deployment without that driver
+		// (deploy.test.ts runs the real CLI that way); here every driver is a dev dependency.
+		const empty = join(tmpdir(), "stowage-no-drivers", "node_modules");
+		const importer = (s: string) => import(pathToFileURL(join(empty, s, "index.js")).href);
+		const err = await loadDriver("s3", {}, importer).catch((e) => e);
 		expect(err).toBeInstanceOf(ConfigError);
 		expect(err.message).toBe(
 			'storage driver "s3" needs the package @stowage/driver-s3, which is not installed: add it (pnpm add @stowage/driver-s3)',
