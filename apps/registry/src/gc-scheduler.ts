@@ -1,6 +1,7 @@
 import { CollectionInProgressError, type GcResult, type Registry } from "@stowage/core";
 import type { Logger } from "pino";
 import type { Metrics } from "./metrics.js";
+import { type PeriodicJob, startPeriodic } from "./periodic.js";
 
 export interface CollectorOptions {
 	/** Time between runs, in ms. */
@@ -13,11 +14,7 @@ export interface CollectorOptions {
 	initialDelay?: number;
 }
 
-export interface Collector {
-	/** Stop scheduling and abort a run in progress; resolves when it has stopped. */
-	stop(): Promise<void>;
-	runOnce(): Promise<GcResult | undefined>;
-}
+export type Collector = PeriodicJob<GcResult | undefined>;
 
 /**
  * Garbage collection on a schedule inside the server (`storage.maintenance.garbagecollect`),
@@ -30,17 +27,13 @@ export function startCollector(
 	log: Logger,
 	metrics?: Metrics,
 ): Collector {
-	const controller = new AbortController();
-	let timer: NodeJS.Timeout | undefined;
-	let running: Promise<GcResult | undefined> | undefined;
-
-	const run = async (): Promise<GcResult | undefined> => {
+	const run = async (signal: AbortSignal): Promise<GcResult | undefined> => {
 		try {
 			const result = await registry.garbageCollect({
 				gracePeriod: options.grace,
 				deleteUntagged: options.deleteUntagged,
 				dryRun: options.dryRun,
-				signal: controller.signal,
+				signal,
 			});
 			metrics?.gcFinished(result);
 			const { warnings, cutoff, runId, ...counts } = result;
@@ -55,36 +48,16 @@ export function startCollector(
 				log.info({ runs: err.runs }, "garbage collection skipped: another one is running");
 				return undefined;
 			}
-			if (!controller.signal.aborted) {
+			if (!signal.aborted) {
 				metrics?.gcFinished(undefined);
 				log.error({ err }, "garbage collection failed");
 			}
 			return undefined;
 		}
 	};
-	const runOnce = () => {
-		running ??= run().finally(() => {
-			running = undefined;
-		});
-		return running;
-	};
-	const schedule = (delay: number) => {
-		if (controller.signal.aborted) return;
-		timer = setTimeout(async () => {
-			await runOnce();
-			schedule(options.interval);
-		}, delay);
-		timer.unref();
-	};
-	schedule(
-		options.initialDelay ?? Math.floor(Math.random() * Math.min(options.interval, 60 * 60_000)),
-	);
-	return {
-		runOnce,
-		async stop() {
-			controller.abort();
-			if (timer) clearTimeout(timer);
-			await running;
-		},
-	};
+	return startPeriodic(run, {
+		interval: options.interval,
+		initialDelay:
+			options.initialDelay ?? Math.floor(Math.random() * Math.min(options.interval, 60 * 60_000)),
+	});
 }

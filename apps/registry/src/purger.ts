@@ -1,5 +1,6 @@
 import type { PurgeResult, Registry } from "@stowage/core";
 import type { Logger } from "pino";
+import { type PeriodicJob, startPeriodic } from "./periodic.js";
 
 export interface PurgerOptions {
 	/** Uploads older than this many ms are removed. */
@@ -13,26 +14,17 @@ export interface PurgerOptions {
 	onRun?: (result: PurgeResult) => void;
 }
 
-export interface Purger {
-	/** Stop scheduling and abort a run in progress; resolves when it has stopped. */
-	stop(): Promise<void>;
-	/** Run once now (also what the schedule calls). */
-	runOnce(): Promise<void>;
-}
+export type Purger = PeriodicJob<void>;
 
 /** Remove abandoned uploads on a schedule. A failed run is logged; the schedule goes on. */
 export function startUploadPurger(registry: Registry, options: PurgerOptions, log: Logger): Purger {
-	const controller = new AbortController();
-	let timer: NodeJS.Timeout | undefined;
-	let running: Promise<void> | undefined;
-
-	const run = async () => {
+	const run = async (signal: AbortSignal) => {
 		const started = Date.now();
 		try {
 			const result = await registry.purgeUploads({
 				olderThan: options.age,
 				dryRun: options.dryRun,
-				signal: controller.signal,
+				signal,
 			});
 			options.onRun?.(result);
 			for (const err of result.errors)
@@ -48,32 +40,11 @@ export function startUploadPurger(registry: Registry, options: PurgerOptions, lo
 				options.dryRun ? "upload purge (dry run)" : "upload purge",
 			);
 		} catch (err) {
-			if (!controller.signal.aborted) log.error({ err }, "upload purge failed");
+			if (!signal.aborted) log.error({ err }, "upload purge failed");
 		}
 	};
-	const runOnce = async () => {
-		if (running) return running;
-		running = run().finally(() => {
-			running = undefined;
-		});
-		return running;
-	};
-	const schedule = (delay: number) => {
-		if (controller.signal.aborted) return;
-		timer = setTimeout(async () => {
-			await runOnce();
-			schedule(options.interval);
-		}, delay);
-		// The schedule alone must not keep the process alive.
-		timer.unref();
-	};
-	schedule(options.initialDelay ?? Math.floor(Math.random() * 60_000));
-	return {
-		runOnce,
-		async stop() {
-			controller.abort();
-			if (timer) clearTimeout(timer);
-			await running;
-		},
-	};
+	return startPeriodic(run, {
+		interval: options.interval,
+		initialDelay: options.initialDelay ?? Math.floor(Math.random() * 60_000),
+	});
 }
