@@ -1,25 +1,35 @@
-import * as fsp from "node:fs/promises";
+import { close, fsync, open, write } from "node:fs";
+import type * as fsp from "node:fs/promises";
+import { promisify } from "node:util";
 import { hasCode } from "./fs-errors.js";
+
+// Promise forms of the raw-descriptor calls: cheaper per call than FileHandle (see fsyncDir).
+export const openFd = promisify(open);
+export const fsyncFd = promisify(fsync);
+export const closeFd = promisify(close);
+const writeFd = promisify(write);
 
 /**
  * fsync a directory so the entries created or renamed in it survive a crash. Filesystems that
  * cannot fsync a directory answer EINVAL (or EISDIR/EPERM); there is nothing more to do there.
+ * Raw descriptors, not a FileHandle: this runs several times per blob push, and a FileHandle
+ * (an event emitter with a GC finaliser) costs the main thread noticeably more per call.
  */
 export async function fsyncDir(dir: string): Promise<void> {
-	let handle: fsp.FileHandle;
+	let fd: number;
 	try {
-		handle = await fsp.open(dir, "r");
+		fd = await openFd(dir, "r");
 	} catch (err) {
 		// Removed meanwhile (a concurrent delete): nothing left to make durable.
 		if (hasCode(err, "ENOENT")) return;
 		throw err;
 	}
 	try {
-		await handle.sync();
+		await fsyncFd(fd);
 	} catch (err) {
 		if (!hasCode(err, "EINVAL", "EISDIR", "EPERM", "ENOTSUP")) throw err;
 	} finally {
-		await handle.close();
+		await closeFd(fd);
 	}
 }
 
@@ -33,6 +43,19 @@ export async function writeAll(
 	while (done < data.length) {
 		const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
 		done += bytesWritten;
+	}
+}
+
+/** Write all of `data` at offset 0 of a raw descriptor; `beforeWrite` may throw to stop (abort). */
+export async function writeAllFd(
+	fd: number,
+	data: Uint8Array,
+	beforeWrite: () => void = () => undefined,
+): Promise<void> {
+	let done = 0;
+	while (done < data.length) {
+		beforeWrite();
+		done += (await writeFd(fd, data, done, data.length - done, done)).bytesWritten;
 	}
 }
 

@@ -9,6 +9,12 @@ import {
 import { closeQuietly, fsyncDir, writeAll } from "./durable.js";
 import { hasCode } from "./fs-errors.js";
 
+/** First size of the coalescing buffer; it doubles up to the configured capacity. */
+const MIN_BUFFER = 16 * 1024;
+
+/** Bytes between background fdatasyncs of a large upload (see startWriteback). */
+const SYNC_EVERY = 64 * 1024 * 1024;
+
 /** What the writer needs back from its driver. */
 export interface WriterHost {
 	readonly name: string;
@@ -46,6 +52,9 @@ export class FsFileWriter implements FileWriter {
 	private buffer: Buffer | undefined;
 	private buffered = 0;
 	private failure: unknown;
+	/** Bytes written since the last background sync started, and that sync while it runs. */
+	private unsynced = 0;
+	private syncing: Promise<void> | undefined;
 	private tail: Promise<unknown> = Promise.resolve();
 
 	constructor(
@@ -93,7 +102,9 @@ export class FsFileWriter implements FileWriter {
 		return this.serial(() =>
 			this.missingIsGone(async () => {
 				try {
-					await this.persist();
+					// The partial file's name need not be durable: the rename below replaces it, and the
+					// fsync of the same directory after it makes the target's entry durable.
+					await this.persist(false);
 				} finally {
 					await this.release();
 				}
@@ -128,36 +139,81 @@ export class FsFileWriter implements FileWriter {
 				// Large chunks skip the buffer; the write completes before the caller may reuse it.
 				await writeAll(this.requireHandle(), chunk.subarray(offset), this.written);
 				this.written += rest;
+				this.startWriteback(rest);
 				return;
 			}
 			const take = Math.min(capacity - this.buffered, rest);
-			this.buffer ??= Buffer.allocUnsafe(capacity);
-			this.buffer.set(chunk.subarray(offset, offset + take), this.buffered);
+			this.reserve(this.buffered + take).set(chunk.subarray(offset, offset + take), this.buffered);
 			this.buffered += take;
 			offset += take;
 			if (this.buffered === capacity) await this.flush();
 		}
 	}
 
+	/**
+	 * Grow the buffer to hold `needed` bytes, doubling from 16 KiB up to the capacity: a small
+	 * upload (most layers of a manifest-heavy push are a few KiB) must not cost a 1 MiB allocation,
+	 * which showed up as GC at ~30% of the server's main thread in the small-blob benchmark.
+	 */
+	private reserve(needed: number): Buffer {
+		const current = this.buffer?.length ?? 0;
+		if (this.buffer !== undefined && needed <= current) return this.buffer;
+		let size = Math.max(current, MIN_BUFFER);
+		while (size < needed) size *= 2;
+		const grown = Buffer.allocUnsafe(Math.min(size, this.init.bufferSize));
+		if (this.buffer !== undefined) this.buffer.copy(grown, 0, 0, this.buffered);
+		this.buffer = grown;
+		return grown;
+	}
+
 	private async flush(): Promise<void> {
 		if (this.buffered === 0 || this.buffer === undefined) return;
 		await writeAll(this.requireHandle(), this.buffer.subarray(0, this.buffered), this.written);
 		this.written += this.buffered;
+		this.startWriteback(this.buffered);
 		this.buffered = 0;
 	}
 
-	/** Everything written is on disk, and so is the partial file's name. */
-	private async persist(): Promise<void> {
+	/**
+	 * Every SYNC_EVERY bytes, start an fdatasync in the background: the disk writes back while
+	 * the upload is still arriving instead of all at once in the final fsync (1 GiB of dirty
+	 * pages took ~0.5 s to sync at commit). It only adds durability; an error is kept and fails
+	 * the next write, close or commit, since Linux reports a writeback error only once.
+	 */
+	private startWriteback(bytes: number): void {
+		this.unsynced += bytes;
+		if (this.unsynced < SYNC_EVERY || this.syncing !== undefined) return;
+		this.unsynced = 0;
+		const run = this.requireHandle()
+			.datasync()
+			.then(
+				() => undefined,
+				(err: unknown) => {
+					this.failure ??= err;
+				},
+			);
+		this.syncing = run;
+		void run.then(() => {
+			if (this.syncing === run) this.syncing = undefined;
+		});
+	}
+
+	/** Everything written is on disk, and (with `syncName`) so is the partial file's name. */
+	private async persist(syncName = true): Promise<void> {
 		this.throwIfFailed();
 		await this.flush();
+		await this.syncing;
+		this.throwIfFailed();
 		await this.requireHandle().sync();
-		if (this.init.created) {
+		if (syncName && this.init.created) {
 			await fsyncDir(dirname(this.init.partial));
 			this.init.created = false;
 		}
 	}
 
 	private async release(): Promise<void> {
+		// A background sync still uses the descriptor: closing it first could let it hit a reused fd.
+		await this.syncing;
 		const handle = this.handle;
 		this.handle = undefined;
 		this.buffer = undefined;

@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync } from "node:fs";
+import { type BigIntStats, mkdirSync, realpathSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { InvalidPathError, isValidPathOrRoot, StorageDriverError } from "@stowage/core";
@@ -7,6 +7,9 @@ import { hasCode } from "./fs-errors.js";
 
 /** Attempts at mkdir -p while concurrent cleanups remove the directories it makes. */
 const MKDIR_ATTEMPTS = 8;
+
+/** Entries of the verified-directory cache; it starts over when full. */
+const DIR_CACHE_LIMIT = 4096;
 
 /**
  * Maps driver paths to host paths under one root directory and keeps every access inside it.
@@ -17,6 +20,8 @@ const MKDIR_ATTEMPTS = 8;
 export class RootedPaths {
 	/** The root's real path (symlinks resolved once, at construction). */
 	readonly root: string;
+	/** Verified directories: host path → real path and identity (see realDir). */
+	private readonly dirs = new Map<string, VerifiedDir>();
 
 	constructor(
 		private readonly driver: string,
@@ -49,12 +54,36 @@ export class RootedPaths {
 	}
 
 	/**
+	 * Real path of an existing directory, refused outside the root. realpath(3) costs a readlink
+	 * per path component (about 10 here, 200+ syscalls per small blob push), so verified
+	 * directories are cached with their identity (device, inode, birth time: an inode number can
+	 * be reused) and a hit is revalidated by one stat of the host path: if any component has since
+	 * been swapped for a symlink that leads elsewhere, the path resolves to another directory and
+	 * the full check runs again. (Like the uncached check,
+	 * this is a check at one moment: it does not stop a swap between the check and the use.)
+	 */
+	async realDir(hostDir: string): Promise<string> {
+		const hit = this.dirs.get(hostDir);
+		if (hit !== undefined) {
+			const now = await fsp.stat(hostDir, { bigint: true }).catch(() => undefined);
+			if (now !== undefined && sameDir(now, hit)) return hit.real;
+			this.dirs.delete(hostDir);
+		}
+		const real = await this.real(hostDir);
+		const info = await fsp.stat(real, { bigint: true });
+		if (!info.isDirectory()) return real;
+		if (this.dirs.size >= DIR_CACHE_LIMIT) this.dirs.clear();
+		this.dirs.set(hostDir, { real, dev: info.dev, ino: info.ino, born: info.birthtimeNs });
+		return real;
+	}
+
+	/**
 	 * The entry's path under its parent's real path: the parent is resolved and checked, the entry
 	 * itself is not followed (so rename, unlink and rm act on a link, never on its target).
 	 */
 	async realEntry(hostPath: string): Promise<string> {
 		if (hostPath === this.root) return this.root;
-		return join(await this.real(dirname(hostPath)), basename(hostPath));
+		return join(await this.realDir(dirname(hostPath)), basename(hostPath));
 	}
 
 	/**
@@ -76,7 +105,7 @@ export class RootedPaths {
 
 	private async ensureDirOnce(hostDir: string): Promise<string> {
 		try {
-			return await this.real(hostDir);
+			return await this.realDir(hostDir);
 		} catch (err) {
 			if (!hasCode(err, "ENOENT")) throw err;
 		}
@@ -88,7 +117,7 @@ export class RootedPaths {
 			at = dirname(at);
 			if (!this.contains(at)) throw this.escape(hostDir);
 			try {
-				base = await this.real(at);
+				base = await this.realDir(at);
 			} catch (err) {
 				if (!hasCode(err, "ENOENT")) throw err;
 			}
@@ -96,7 +125,7 @@ export class RootedPaths {
 		const created = join(base, ...missing);
 		const first = await fsp.mkdir(created, { recursive: true });
 		if (first !== undefined) await syncNewDirectories(first, created);
-		return this.real(hostDir);
+		return this.realDir(hostDir);
 	}
 
 	/**
@@ -120,6 +149,17 @@ export class RootedPaths {
 	private escape(hostPath: string): StorageDriverError {
 		return new StorageDriverError(this.driver, `path resolves outside the root: ${hostPath}`);
 	}
+}
+
+interface VerifiedDir {
+	real: string;
+	dev: bigint;
+	ino: bigint;
+	born: bigint;
+}
+
+function sameDir(now: BigIntStats, seen: VerifiedDir): boolean {
+	return now.ino === seen.ino && now.dev === seen.dev && now.birthtimeNs === seen.born;
 }
 
 /** fsync the parent of each directory in first..last, where mkdir -p created first..last. */

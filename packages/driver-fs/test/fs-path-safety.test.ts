@@ -1,4 +1,4 @@
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DriverError, InvalidPathError, type StorageDriver } from "@stowage/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -131,6 +131,29 @@ describe("symlinks planted inside the root", () => {
 		expect(await outcome(() => driver.move("/a", "/evil/moved"))).toBeInstanceOf(DriverError);
 		await driver.delete("/a");
 		expect(await hostTree(sandbox)).toEqual(expectedTree);
+		expect((await readFile(join(outside, "secret"))).toString()).toBe("top secret");
+	});
+
+	it("checks again a directory it verified before, once it is swapped for a link", async () => {
+		// The driver caches verified directories (rooted-paths.ts): the cache must not outlive a swap.
+		await driver.putContent("/d/sub/x", bytes("x"));
+		await driver.putContent("/d/y", bytes("y"));
+		await rm(join(root, "d"), { recursive: true });
+		await symlink(outside, join(root, "d"));
+		for (const attempt of [
+			() => driver.putContent("/d/y", bytes("pwned")),
+			() => driver.putContent("/d/sub/x", bytes("pwned")),
+			() => driver.writer("/d/secret", { append: true }),
+			() => driver.getContent("/d/secret"),
+			() => driver.list("/d"),
+			() => driver.delete("/d/secret"),
+			() => driver.move("/d/secret", "/stolen"),
+		]) {
+			const err = await outcome(attempt);
+			expect(err).toBeInstanceOf(DriverError);
+			expect((err as Error).message).toMatch(/outside the root|not found/);
+		}
+		expect(await hostTree(sandbox)).toEqual([...expectedTree, "root/d"].sort());
 		expect((await readFile(join(outside, "secret"))).toString()).toBe("top secret");
 	});
 
