@@ -25,4 +25,11 @@ pnpm lint
 pnpm typecheck
 # A broken native hash build must fail loudly rather than run at a fifth of the speed.
 export STOWAGE_REQUIRE_NATIVE_HASH=1
-pnpm exec turbo run test --concurrency=1
+log=$(mktemp)
+set +e
+pnpm exec turbo run test --concurrency=1 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+bash scripts/test-totals.sh "$log"
+rm -f "$log"
+exit "$status"
