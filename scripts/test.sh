@@ -3,11 +3,12 @@
 # packages for the real components the tests drive), builds, lints, typechecks, runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# command → Debian package: the real clients (skopeo, podman, umoci), htpasswd for the auth
-# tests, Redis for the replicas' locker, and Distribution itself for the benchmark smoke run.
+# command → Debian package: the real clients (skopeo, podman, umoci), htpasswd and openssl for
+# the auth and TLS tests, Redis for the replicas' locker, and Distribution itself for the
+# benchmark smoke run.
 declare -A package_of=(
 	[skopeo]=skopeo [podman]=podman [umoci]=umoci [htpasswd]=apache2-utils
-	[redis-server]=redis-server [docker-registry]=docker-registry
+	[redis-server]=redis-server [docker-registry]=docker-registry [openssl]=openssl
 )
 need=()
 for tool in "${!package_of[@]}"; do
