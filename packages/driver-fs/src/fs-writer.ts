@@ -13,7 +13,7 @@ import { hasCode } from "./fs-errors.js";
 const MIN_BUFFER = 16 * 1024;
 
 /** Bytes between background fdatasyncs of a large upload (see startWriteback). */
-const SYNC_EVERY = 64 * 1024 * 1024;
+const SYNC_EVERY = 8 * 1024 * 1024;
 
 /** What the writer needs back from its driver. */
 export interface WriterHost {
@@ -38,8 +38,10 @@ export interface FsWriterInit {
 }
 
 /**
- * Streams into the partial file at explicit offsets, coalescing small chunks in one bounded
- * buffer. Operations are serialised, so calls that are not awaited still land in order.
+ * Streams into the partial file at explicit offsets, coalescing small chunks in two bounded
+ * buffers: one fills while the other is written, so the socket keeps being read during disk
+ * writes (with one buffer the request paused at every flush and receiving and writing took
+ * turns). Operations are serialised, so calls that are not awaited still land in order.
  *
  * close: flush + fsync, after which another process can reopen with `append: true` at `size`.
  * commit: flush + fsync + rename onto the target + fsync the directory: the target only ever
@@ -51,6 +53,9 @@ export class FsFileWriter implements FileWriter {
 	private written: number;
 	private buffer: Buffer | undefined;
 	private buffered = 0;
+	/** The other buffer, and its write while one runs (its failure lands in `failure`). */
+	private spare: Buffer | undefined;
+	private inflight: Promise<void> | undefined;
 	private failure: unknown;
 	/** Bytes written since the last background sync started, and that sync while it runs. */
 	private unsynced = 0;
@@ -137,6 +142,7 @@ export class FsFileWriter implements FileWriter {
 			const rest = chunk.length - offset;
 			if (this.buffered === 0 && rest >= capacity) {
 				// Large chunks skip the buffer; the write completes before the caller may reuse it.
+				await this.drain();
 				await writeAll(this.requireHandle(), chunk.subarray(offset), this.written);
 				this.written += rest;
 				this.startWriteback(rest);
@@ -166,12 +172,33 @@ export class FsFileWriter implements FileWriter {
 		return grown;
 	}
 
+	/** Start writing the buffered bytes and switch to the other buffer; waits only for that one. */
 	private async flush(): Promise<void> {
 		if (this.buffered === 0 || this.buffer === undefined) return;
-		await writeAll(this.requireHandle(), this.buffer.subarray(0, this.buffered), this.written);
-		this.written += this.buffered;
-		this.startWriteback(this.buffered);
+		await this.drain();
+		const full = this.buffer;
+		const bytes = this.buffered;
+		const write = writeAll(this.requireHandle(), full.subarray(0, bytes), this.written);
+		this.inflight = write.then(
+			() => this.startWriteback(bytes),
+			(err: unknown) => {
+				this.failure ??= err;
+			},
+		);
+		this.written += bytes;
 		this.buffered = 0;
+		// The upload has proven large: its second buffer starts at the first one's size.
+		this.buffer = this.spare ?? Buffer.allocUnsafe(full.length);
+		this.spare = full;
+	}
+
+	/** Wait for the write in flight; a failure of it fails this call. */
+	private async drain(): Promise<void> {
+		const write = this.inflight;
+		if (write === undefined) return;
+		await write;
+		if (this.inflight === write) this.inflight = undefined;
+		this.throwIfFailed();
 	}
 
 	/**
@@ -202,6 +229,7 @@ export class FsFileWriter implements FileWriter {
 	private async persist(syncName = true): Promise<void> {
 		this.throwIfFailed();
 		await this.flush();
+		await this.drain();
 		await this.syncing;
 		this.throwIfFailed();
 		await this.requireHandle().sync();
@@ -212,11 +240,14 @@ export class FsFileWriter implements FileWriter {
 	}
 
 	private async release(): Promise<void> {
-		// A background sync still uses the descriptor: closing it first could let it hit a reused fd.
+		// A write or background sync still uses the descriptor: closing it first could let it hit a
+		// reused fd.
+		await this.inflight;
 		await this.syncing;
 		const handle = this.handle;
 		this.handle = undefined;
 		this.buffer = undefined;
+		this.spare = undefined;
 		await closeQuietly(handle);
 	}
 
