@@ -1,6 +1,7 @@
 export * from "./digest.js";
 export * from "./driver/checked.js";
 export * from "./driver/errors.js";
+export * from "./driver/fillable.js";
 export * from "./driver/paths.js";
 export * from "./driver/types.js";
 export * from "./driver/walk.js";

@@ -1,7 +1,7 @@
-import { constants, createReadStream, type Dirent, fstat, type Stats } from "node:fs";
+import { constants, type Dirent, fstat, type Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import {
 	checkedDriver,
@@ -21,6 +21,7 @@ import {
 	walkFallback,
 } from "@stowage/core";
 import { closeFd, closeQuietly, fsyncDir, fsyncFd, openFd, writeAllFd } from "./durable.js";
+import { FdReadStream } from "./fd-read-stream.js";
 import { hasCode, NOT_FOUND_CODES, throwIfAborted, toDriverError } from "./fs-errors.js";
 import { FsFileWriter, type WriterHost } from "./fs-writer.js";
 import { isVisibleName, partialPath, tempPath } from "./hidden-names.js";
@@ -159,19 +160,12 @@ export class FsDriver implements StorageDriver, WriterHost {
 			const info = await fstatFd(fd);
 			if (info.isDirectory()) throw new PathNotFoundError(this.name, path);
 			throwIfAborted(this.name, "reader", signal);
-			if (offset >= info.size) {
-				await closeFd(fd);
-				return Readable.from([], { objectMode: false });
-			}
-			// A plain fd stream with 1 MiB reads: a FileHandle stream reads 64 KiB at a time through
-			// a promise per chunk, and that per-chunk cost on the main thread (a threadpool round
-			// trip, a promise, a new Buffer, a socket write) bounded blob GETs far below disk speed.
-			const stream = createReadStream("", {
-				fd,
-				start: offset,
-				autoClose: true,
-				highWaterMark: READ_CHUNK,
-			});
+			// A plain fd with 1 MiB reads: a FileHandle stream reads 64 KiB at a time through a promise
+			// per chunk, and that per-chunk cost on the main thread (a threadpool round trip, a
+			// promise, a new Buffer, a socket write) bounded blob GETs far below disk speed.
+			const stream = new FdReadStream(fd, offset, READ_CHUNK, (err) =>
+				toDriverError(this.name, "reader", path, err),
+			);
 			fd = undefined; // The stream owns it now and closes it when it ends or is destroyed.
 			if (signal) destroyOnAbort(this.name, stream, signal);
 			return stream;

@@ -12,7 +12,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const open = () => createFsDriver({ rootDirectory: root });
 
-driverSuite(it, open);
+driverSuite(it, open, { fillableReader: true });
 
 // `reopen` gives the engine a second driver instance over the same root: another process's view.
 uploadEngineSuite(it, open, { reopen: open });

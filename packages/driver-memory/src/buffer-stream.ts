@@ -1,28 +1,48 @@
 import { Readable } from "node:stream";
-import { OperationAbortedError } from "@stowage/core";
+import { type FillableReadable, OperationAbortedError, StorageDriverError } from "@stowage/core";
 
 /** Read size per push: bounded chunks keep backpressure meaningful for large files. */
 const CHUNK_SIZE = 64 * 1024;
 
 /**
- * A byte stream over an immutable buffer. Each chunk is a copy, so a consumer mutating what it
- * receives cannot corrupt stored content. Aborting the signal destroys the stream with an
- * OperationAbortedError.
+ * A byte stream over an immutable buffer, also readable into the caller's buffers (`fill`).
+ * Each chunk is a copy, so a consumer mutating what it receives cannot corrupt stored content.
+ */
+class BufferStream extends Readable implements FillableReadable {
+	readonly #driver: string;
+	readonly #data: Buffer;
+	#position = 0;
+
+	constructor(driver: string, data: Buffer) {
+		super({ highWaterMark: CHUNK_SIZE });
+		this.#driver = driver;
+		this.#data = data;
+	}
+
+	override _read(): void {
+		if (this.#position >= this.#data.length) {
+			this.push(null);
+			return;
+		}
+		const end = Math.min(this.#position + CHUNK_SIZE, this.#data.length);
+		this.push(Buffer.from(this.#data.subarray(this.#position, end)));
+		this.#position = end;
+	}
+
+	async fill(target: Uint8Array): Promise<number> {
+		if (this.destroyed)
+			throw this.errored ?? new StorageDriverError(this.#driver, "the reader is closed");
+		const n = this.#data.copy(target, 0, this.#position);
+		this.#position += n;
+		return n;
+	}
+}
+
+/**
+ * A stream of `data`; aborting the signal destroys it with an OperationAbortedError.
  */
 export function bufferStream(driver: string, data: Buffer, signal?: AbortSignal): Readable {
-	let position = 0;
-	const stream = new Readable({
-		highWaterMark: CHUNK_SIZE,
-		read() {
-			if (position >= data.length) {
-				this.push(null);
-				return;
-			}
-			const end = Math.min(position + CHUNK_SIZE, data.length);
-			this.push(Buffer.from(data.subarray(position, end)));
-			position = end;
-		},
-	});
+	const stream = new BufferStream(driver, data);
 	if (signal) {
 		const onAbort = () =>
 			stream.destroy(new OperationAbortedError(driver, "reader", { cause: signal.reason }));

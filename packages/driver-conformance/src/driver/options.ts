@@ -41,6 +41,8 @@ export interface DriverSuiteOptions {
 	fetch?: typeof globalThis.fetch;
 	/** Timeout of an ordinary test in ms; default 30 s (the big cases scale their own). */
 	timeout?: number;
+	/** The driver's readers offer `fill` (FillableReadable); default false. Checked both ways. */
+	fillableReader?: boolean;
 }
 
 export type ResolvedOptions = Required<DriverSuiteOptions>;
@@ -57,6 +59,7 @@ export function resolveOptions(options: DriverSuiteOptions = {}): ResolvedOption
 		maxRssGrowthBytes: options.maxRssGrowthBytes ?? 256 * MiB,
 		fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
 		timeout: options.timeout ?? 30_000,
+		fillableReader: options.fillableReader ?? false,
 	};
 }
 

@@ -2,6 +2,7 @@ import { abortTests } from "./abort.js";
 import { appendTests } from "./append.js";
 import { concurrencyTests } from "./concurrency.js";
 import { deleteTests } from "./delete.js";
+import { fillTests } from "./fill.js";
 import { largeFileTests } from "./large-file.js";
 import { listTests } from "./list.js";
 import { moveTests } from "./move.js";
@@ -18,6 +19,7 @@ export const driverTestGroups = [
 	pathTests,
 	readWriteTests,
 	streamTests,
+	fillTests,
 	appendTests,
 	listTests,
 	moveTests,

@@ -1,7 +1,8 @@
-import { UnsupportedError } from "@stowage/core";
+import { isFillable, UnsupportedError } from "@stowage/core";
 import type { RepositoryContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import { parseRange } from "../ranges.js";
+import { sendFilled } from "../send-filled.js";
 
 /** Blobs are content-addressed: a URL's bytes never change. */
 const IMMUTABLE = "max-age=31536000";
@@ -64,6 +65,10 @@ export async function getBlob(ctx: RepositoryContext, digest: string): Promise<v
 		return;
 	}
 	const { stream } = await repository.blobs.open(digest, { offset: start, length, signal });
+	if (isFillable(stream)) {
+		await sendFilled(reply, stream, length);
+		return;
+	}
 	await reply.send(stream);
 }
 
