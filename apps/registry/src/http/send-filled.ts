@@ -2,8 +2,8 @@ import type { ServerResponse } from "node:http";
 import type { FillableReadable } from "@stowage/core";
 import type { FastifyReply } from "fastify";
 
-/** Bytes per buffer: two per response in flight, so 512 KiB however large the blob. */
-const PIECE = 256 * 1024;
+/** Bytes per buffer: two per response in flight, so 1 MiB however large the blob. */
+const PIECE = 512 * 1024;
 /** Idle buffers kept for the next responses; more are left to the collector. */
 const KEEP_IDLE = 32;
 const idle: Buffer[] = [];
