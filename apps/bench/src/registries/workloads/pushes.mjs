@@ -12,7 +12,6 @@ function pushWorkload(id, title, push) {
 		title,
 		unit: "MiB/s",
 		better: "higher",
-		heavy: true,
 		prepare(round, cfg) {
 			const blob = makeBlob(`${id}-${round}`, cfg.blobSize);
 			void blob.digest; // hashed here, not on the clock
