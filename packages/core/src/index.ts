@@ -1,5 +1,6 @@
 export * from "./digest.js";
 export * from "./driver/checked.js";
+export * from "./driver/destroy-on-abort.js";
 export * from "./driver/errors.js";
 export * from "./driver/fillable.js";
 export * from "./driver/paths.js";

@@ -6,11 +6,11 @@ import { promisify } from "node:util";
 import {
 	checkedDriver,
 	type DriverCapabilities,
+	destroyOnAbort,
 	type FileInfo,
 	type FileWriter,
 	isSubpath,
 	joinPath,
-	OperationAbortedError,
 	type OperationOptions,
 	PathNotFoundError,
 	type StorageDriver,
@@ -439,14 +439,6 @@ async function removeIfPresent(hostPath: string, options: { recursive?: boolean 
 		if (hasCode(err, "ENOENT")) return false;
 		throw err;
 	}
-}
-
-/** Aborting destroys the stream with a typed error; destroying it closes the file. */
-function destroyOnAbort(driver: string, stream: Readable, signal: AbortSignal): void {
-	const onAbort = () =>
-		stream.destroy(new OperationAbortedError(driver, "reader", { cause: signal.reason }));
-	signal.addEventListener("abort", onAbort, { once: true });
-	stream.once("close", () => signal.removeEventListener("abort", onAbort));
 }
 
 export function createFsDriver(options: FsDriverOptions): StorageDriver {

@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { type FillableReadable, OperationAbortedError, StorageDriverError } from "@stowage/core";
+import { destroyOnAbort, type FillableReadable, StorageDriverError } from "@stowage/core";
 
 /** Read size per push: bounded chunks keep backpressure meaningful for large files. */
 const CHUNK_SIZE = 64 * 1024;
@@ -43,11 +43,6 @@ class BufferStream extends Readable implements FillableReadable {
  */
 export function bufferStream(driver: string, data: Buffer, signal?: AbortSignal): Readable {
 	const stream = new BufferStream(driver, data);
-	if (signal) {
-		const onAbort = () =>
-			stream.destroy(new OperationAbortedError(driver, "reader", { cause: signal.reason }));
-		signal.addEventListener("abort", onAbort, { once: true });
-		stream.once("close", () => signal.removeEventListener("abort", onAbort));
-	}
+	if (signal) destroyOnAbort(driver, stream, signal);
 	return stream;
 }
