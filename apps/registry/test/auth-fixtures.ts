@@ -1,3 +1,5 @@
+export { inCI } from "./support/ci.js";
+
 /**
  * Test PKI, tokens and a token server, all made in the test: a CA (openssl CLI), a server
  * certificate for 127.0.0.1, a client certificate for mTLS, a token-signing key with its
@@ -20,6 +22,7 @@ import { Agent, request } from "undici";
 import { parseBasic } from "../src/auth/htpasswd.js";
 import { parseScope } from "../src/auth/scopes.js";
 import type { Response } from "./helpers.js";
+import { inCI } from "./support/ci.js";
 
 export interface Pki {
 	dir: string;
@@ -318,8 +321,6 @@ export function htpasswdFile(path: string, users: Record<string, string>, cost =
 export function basic(user: string, password: string): string {
 	return `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 }
-
-export const inCI = Boolean(process.env.CI) && process.env.CI !== "false";
 
 /** Tools a suite needs: under CI a missing one fails the suite, elsewhere it is skipped. */
 export function missingTools(tools: string[]): string[] {

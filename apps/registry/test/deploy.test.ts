@@ -12,11 +12,11 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImage, http, putManifest } from "./helpers.js";
+import { inCI } from "./support/ci.js";
 
 const run = promisify(execFile);
 const WORKSPACE = resolve(import.meta.dirname, "../../..");
 const hasPnpm = spawnSync("pnpm", ["--version"]).status === 0;
-const inCI = Boolean(process.env.CI) && process.env.CI !== "false";
 if (!hasPnpm && !inCI) console.warn("\n*** deploy test SKIPPED: pnpm is not on PATH ***\n");
 
 async function freePort(): Promise<number> {

@@ -12,12 +12,12 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { type RunningServer, serve } from "../src/serve.js";
+import { inCI } from "./support/ci.js";
 import { buildLayoutImage } from "./support/images.js";
 
 const run = promisify(execFile);
 const CLIENTS = ["skopeo", "podman", "umoci"] as const;
 const missing = CLIENTS.filter((c) => spawnSync(c, ["--version"]).status !== 0);
-const inCI = Boolean(process.env.CI) && process.env.CI !== "false";
 
 if (missing.length > 0 && !inCI) {
 	console.warn(

@@ -1,3 +1,5 @@
+export { inCI } from "./ci.js";
+
 /**
  * Images for the client tests, built offline with umoci in an OCI layout, and the container tools
  * run as child processes with their stderr in the error when they fail.
@@ -9,8 +11,6 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
-
-export const inCI = Boolean(process.env.CI) && process.env.CI !== "false";
 
 /** The tools of `names` that do not answer `--version`. */
 export function missingTools(names: readonly string[]): string[] {

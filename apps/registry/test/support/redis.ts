@@ -1,12 +1,13 @@
+export { inCI } from "./ci.js";
+
 /**
  * The Redis the replica tests coordinate through: a throwaway redis-server from Debian. Under CI
  * a missing one fails the suite; elsewhere the tests that need it are skipped with a message.
  */
 import { spawnSync } from "node:child_process";
+import { inCI } from "./ci.js";
 
 export { type RedisServer, startRedisServer } from "@stowage/lock-redis/testing";
-
-export const inCI = Boolean(process.env.CI) && process.env.CI !== "false";
 
 /** Whether redis-server is installed; decided when the test file is collected. */
 export function redisInstalled(suite: string): boolean {
