@@ -156,7 +156,7 @@ export class FsDriver implements StorageDriver, WriterHost {
 		let fd: number | undefined;
 		try {
 			throwIfAborted(this.name, "reader", signal);
-			fd = await openFd(await this.paths.real(this.paths.hostPath(path)), "r");
+			fd = await this.openForRead(this.paths.hostPath(path));
 			const info = await fstatFd(fd);
 			if (info.isDirectory()) throw new PathNotFoundError(this.name, path);
 			throwIfAborted(this.name, "reader", signal);
@@ -225,7 +225,7 @@ export class FsDriver implements StorageDriver, WriterHost {
 	async list(path: string, options: OperationOptions = {}): Promise<string[]> {
 		try {
 			throwIfAborted(this.name, "list", options.signal);
-			const names = await fsp.readdir(await this.paths.real(this.paths.hostPath(path)));
+			const names = await fsp.readdir(await this.paths.realDir(this.paths.hostPath(path)));
 			return names
 				.filter(isVisibleName)
 				.sort()
@@ -294,6 +294,16 @@ export class FsDriver implements StorageDriver, WriterHost {
 
 	pruneEmptyDirs(realDir: string): Promise<void> {
 		return this.paths.pruneEmptyDirs(realDir);
+	}
+
+	/** Open for reading under the verified parent, as getContent does; a link is resolved fully. */
+	private async openForRead(host: string): Promise<number> {
+		try {
+			return await openFd(await this.paths.realEntry(host), READ_NOFOLLOW);
+		} catch (err) {
+			if (!hasCode(err, "ELOOP")) throw err;
+		}
+		return openFd(await this.paths.real(host), "r");
 	}
 
 	/**

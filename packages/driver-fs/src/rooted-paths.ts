@@ -48,33 +48,24 @@ export class RootedPaths {
 
 	/** Real path of an existing entry, refused when it resolves outside the root. */
 	async real(hostPath: string): Promise<string> {
-		const real = await fsp.realpath(hostPath);
+		const entry = await this.realEntry(hostPath);
+		if (!(await fsp.lstat(entry)).isSymbolicLink()) return entry;
+		const real = await fsp.realpath(entry);
 		if (!this.contains(real)) throw this.escape(hostPath);
 		return real;
 	}
 
 	/**
-	 * Real path of an existing directory, refused outside the root. realpath(3) costs a readlink
-	 * per path component (about 10 here, 200+ syscalls per small blob push), so verified
-	 * directories are cached with their identity (device, inode, birth time: an inode number can
-	 * be reused) and a hit is revalidated by one stat of the host path: if any component has since
-	 * been swapped for a symlink that leads elsewhere, the path resolves to another directory and
-	 * the full check runs again. (Like the uncached check,
-	 * this is a check at one moment: it does not stop a swap between the check and the use.)
+	 * Real path of an existing directory, refused outside the root. See locate.
+	 * (Like any check of a path, this holds at one moment: it does not stop a swap between the
+	 * check and the use.)
 	 */
 	async realDir(hostDir: string): Promise<string> {
-		const hit = this.dirs.get(hostDir);
-		if (hit !== undefined) {
-			const now = await fsp.stat(hostDir, { bigint: true }).catch(() => undefined);
-			if (now !== undefined && sameDir(now, hit)) return hit.real;
-			this.dirs.delete(hostDir);
+		const found = await this.locate(hostDir);
+		if (found.missing.length > 0) {
+			throw Object.assign(new Error(`ENOENT: no such directory, ${hostDir}`), { code: "ENOENT" });
 		}
-		const real = await this.real(hostDir);
-		const info = await fsp.stat(real, { bigint: true });
-		if (!info.isDirectory()) return real;
-		if (this.dirs.size >= DIR_CACHE_LIMIT) this.dirs.clear();
-		this.dirs.set(hostDir, { real, dev: info.dev, ino: info.ino, born: info.birthtimeNs });
-		return real;
+		return found.real;
 	}
 
 	/**
@@ -98,34 +89,96 @@ export class RootedPaths {
 				return await this.ensureDirOnce(hostDir);
 			} catch (err) {
 				// A concurrent cleanup pruned part of the chain while it was being made: again.
-				if (!hasCode(err, "ENOENT") || attempt >= MKDIR_ATTEMPTS) throw err;
+				if (!hasCode(err, "ENOENT")) throw err;
+				if (attempt >= MKDIR_ATTEMPTS) throw err instanceof ChainChanged ? err.cause : err;
 			}
 		}
 	}
 
 	private async ensureDirOnce(hostDir: string): Promise<string> {
+		const found = await this.locate(hostDir);
+		if (found.missing.length === 0) return found.real;
+		const { missing } = found;
+		const created = join(found.real, ...missing);
+		let first: string | undefined;
 		try {
-			return await this.realDir(hostDir);
+			first = await fsp.mkdir(created, { recursive: true });
 		} catch (err) {
-			if (!hasCode(err, "ENOENT")) throw err;
+			// mkdir -p says ENOTDIR when a directory on its way vanishes under it (a concurrent
+			// prune). A file really in the way is found by locate, so look again.
+			if (!hasCode(err, "ENOTDIR")) throw err;
+			throw new ChainChanged(hostDir, err);
 		}
-		const missing: string[] = [];
-		let at = hostDir;
-		let base: string | undefined;
-		while (base === undefined) {
-			missing.unshift(basename(at));
-			at = dirname(at);
-			if (!this.contains(at)) throw this.escape(hostDir);
-			try {
-				base = await this.realDir(at);
-			} catch (err) {
-				if (!hasCode(err, "ENOENT")) throw err;
-			}
-		}
-		const created = join(base, ...missing);
-		const first = await fsp.mkdir(created, { recursive: true });
 		if (first !== undefined) await syncNewDirectories(first, created);
+		if (first === join(found.real, missing[0] as string)) {
+			// Every missing directory is this call's own: check it from the base just verified.
+			const below = await this.descend(found.host, found.real, missing);
+			if (below.missing.length === 0) return below.real;
+		}
+		// Another request made part of the chain meanwhile: verify the whole of it.
 		return this.realDir(hostDir);
+	}
+
+	/**
+	 * Resolve a host directory from its deepest verified ancestor. realpath(3) costs a readlink
+	 * per component (a dozen here, and a small blob push resolves a dozen directories), so
+	 * verified directories are cached with their identity (device, inode, birth time: an inode
+	 * number can be reused). A cached ancestor is revalidated by one stat of its host path: if
+	 * any component has since been swapped for a symlink that leads elsewhere, the path resolves
+	 * to another directory and the entry is dropped. Below it, each component is lstat'ed under
+	 * the real path so far, and only a symlink pays for a realpath. Returns the real path of the
+	 * deepest existing directory and the names missing below it.
+	 */
+	private async locate(hostDir: string): Promise<Located> {
+		if (!this.contains(hostDir)) throw this.escape(hostDir);
+		const below: string[] = [];
+		let at = hostDir;
+		while (at !== this.root) {
+			const hit = this.dirs.get(at);
+			if (hit !== undefined) {
+				const now = await fsp.stat(at, { bigint: true }).catch(() => undefined);
+				if (now !== undefined && sameDir(now, hit)) return this.descend(at, hit.real, below);
+				this.dirs.delete(at);
+			}
+			below.unshift(basename(at));
+			at = dirname(at);
+		}
+		return this.descend(this.root, this.root, below);
+	}
+
+	/** Walk `names` down from a verified directory (host and real path), caching each one. */
+	private async descend(hostAt: string, realAt: string, names: string[]): Promise<Located> {
+		let host = hostAt;
+		let real = realAt;
+		for (let i = 0; i < names.length; i++) {
+			const name = names[i] as string;
+			const next = join(real, name);
+			let info: BigIntStats;
+			try {
+				info = await fsp.lstat(next, { bigint: true });
+			} catch (err) {
+				if (hasCode(err, "ENOENT")) return { host, real, missing: names.slice(i) };
+				throw err;
+			}
+			if (info.isSymbolicLink()) {
+				real = await fsp.realpath(next);
+				if (!this.contains(real)) throw this.escape(join(host, name));
+				info = await fsp.stat(real, { bigint: true });
+			} else {
+				real = next;
+			}
+			host = join(host, name);
+			if (!info.isDirectory()) {
+				// Only the last name may be something else (the caller's open or readdir says what).
+				if (i < names.length - 1) {
+					throw Object.assign(new Error(`ENOTDIR: not a directory, ${host}`), { code: "ENOTDIR" });
+				}
+				return { host, real, missing: [] };
+			}
+			if (this.dirs.size >= DIR_CACHE_LIMIT) this.dirs.clear();
+			this.dirs.set(host, { real, dev: info.dev, ino: info.ino, born: info.birthtimeNs });
+		}
+		return { host, real, missing: [] };
 	}
 
 	/**
@@ -149,6 +202,23 @@ export class RootedPaths {
 	private escape(hostPath: string): StorageDriverError {
 		return new StorageDriverError(this.driver, `path resolves outside the root: ${hostPath}`);
 	}
+}
+
+/** mkdir -p lost a directory on its way to a concurrent prune: retried like ENOENT. */
+class ChainChanged extends Error {
+	readonly code = "ENOENT";
+	constructor(hostDir: string, cause: unknown) {
+		super(`${hostDir} changed while being made`, { cause });
+	}
+}
+
+interface Located {
+	/** Host path of the deepest existing directory. */
+	host: string;
+	/** Real path of the deepest existing directory. */
+	real: string;
+	/** Names missing below it, outermost first (empty: the whole path exists). */
+	missing: string[];
 }
 
 interface VerifiedDir {

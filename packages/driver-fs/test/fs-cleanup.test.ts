@@ -81,6 +81,21 @@ describe("emptied directory cleanup", () => {
 		expect(await readdir(root)).toEqual([]);
 	});
 
+	it("puts into new subdirectories survive concurrent prunes of their shared parent", async () => {
+		// What concurrent small pushes do: each makes /up/<id>/ and removes it when done, so /up is
+		// pruned and remade under the others' mkdir -p (which then sees a parent vanish).
+		const worker = async (w: number) => {
+			for (let i = 0; i < 40; i++) {
+				const path = `/up/${w}-${i}/startedat`;
+				await driver.putContent(path, bytes(`${w}-${i}`));
+				expect((await driver.getContent(path)).toString()).toBe(`${w}-${i}`);
+				await driver.delete(`/up/${w}-${i}`);
+			}
+		};
+		await Promise.all(Array.from({ length: 16 }, (_, w) => worker(w)));
+		expect(await readdir(root)).toEqual([]);
+	});
+
 	it("moves survive concurrent cleanups of the destination directory", async () => {
 		await driver.putContent("/dst/dir/keep0", bytes("k"));
 		for (let i = 1; i <= 100; i++) {

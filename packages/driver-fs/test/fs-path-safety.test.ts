@@ -193,4 +193,48 @@ describe("symlinks planted inside the root", () => {
 		await driver.delete("/evil"); // removes the link, not what it points to
 		expect((await readFile(join(outside, "secret"))).toString()).toBe("top secret");
 	});
+
+	it("follows links that stay inside the root, at any depth, after the first lookup too", async () => {
+		// Verified directories are cached: a link in the middle of a path is resolved under its
+		// real parent, and a cached directory swapped for a link inside the root still resolves.
+		await driver.putContent("/store/a/x", bytes("x"));
+		await symlink(join(root, "store"), join(root, "alias"));
+		for (let round = 0; round < 2; round++) {
+			expect((await driver.getContent("/alias/a/x")).toString()).toBe("x");
+			expect(await driver.list("/alias/a")).toEqual(
+				round === 0 ? ["/alias/a/x"] : ["/alias/a/x", "/alias/a/y"],
+			);
+			expect((await driver.stat("/alias/a/x")).size).toBe(1);
+			await driver.putContent("/alias/a/y", bytes("y"));
+			expect((await readFile(join(root, "store", "a", "y"))).toString()).toBe("y");
+			const read = await driver.reader("/alias/a/y");
+			expect(Buffer.concat(await read.toArray()).toString()).toBe("y");
+		}
+		await rm(join(root, "store", "a"), { recursive: true });
+		await mkdir(join(root, "elsewhere"));
+		await writeFile(join(root, "elsewhere", "x"), "moved");
+		await symlink(join(root, "elsewhere"), join(root, "store", "a"));
+		expect((await driver.getContent("/alias/a/x")).toString()).toBe("moved");
+		expect((await driver.getContent("/store/a/x")).toString()).toBe("moved");
+		expect((await readFile(join(outside, "secret"))).toString()).toBe("top secret");
+	});
+
+	it("refuses a link swapped in above a directory it created and verified", async () => {
+		// ensureDir trusts the directories it made itself only after checking them under the
+		// base it verified; a later swap of any ancestor must be seen by the next call.
+		await driver.putContent("/p/q/r/x", bytes("x"));
+		await rm(join(root, "p", "q"), { recursive: true });
+		await symlink(outside, join(root, "p", "q"));
+		for (const attempt of [
+			() => driver.putContent("/p/q/r/x", bytes("pwned")),
+			() => driver.putContent("/p/q/new/x", bytes("pwned")),
+			() => driver.getContent("/p/q/secret"),
+			() => driver.list("/p/q"),
+		]) {
+			const err = await outcome(attempt);
+			expect(err).toBeInstanceOf(DriverError);
+			expect((err as Error).message).toMatch(/outside the root|not found/);
+		}
+		expect(await hostTree(outside)).toEqual(["secret"]);
+	});
 });
