@@ -44,6 +44,8 @@ export async function serve(
 	const registry = new Registry({
 		driver: metrics ? meteredDriver(driver, metrics) : driver,
 		...(locking ? { locker: locking.locker } : {}),
+		onAfterResponseError: (err, what) =>
+			logger.warn({ err }, `${what} failed; the upload purger removes what is left`),
 	});
 	const app = createApp({
 		...(access ? { access } : {}),
@@ -130,6 +132,8 @@ export async function serve(
 			deadline.unref();
 			try {
 				await app.close();
+				// The tidying that followed the last responses (removal of committed uploads).
+				await registry.drain();
 			} finally {
 				clearInterval(sweep);
 				clearTimeout(deadline);

@@ -12,6 +12,7 @@ export * from "./gc/index.js";
 export * from "./layout.js";
 export * from "./manifests/index.js";
 export * from "./names.js";
+export * from "./registry/after-response.js";
 export * from "./registry/blob-store.js";
 export * from "./registry/descriptor.js";
 export * from "./registry/hash-states.js";

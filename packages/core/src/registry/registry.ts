@@ -5,6 +5,7 @@ import { CollectionFence } from "../gc/fence.js";
 import type { GcOptions, GcResult } from "../gc/types.js";
 import { Layout } from "../layout.js";
 import { type Catalog, type CatalogOptions, listRepositories } from "../manifests/catalog.js";
+import { AfterResponse, type AfterResponseErrorHandler } from "./after-response.js";
 import { BlobStore } from "./blob-store.js";
 import { HashStates } from "./hash-states.js";
 import { type Locker, MemoryLocker } from "./locker.js";
@@ -18,6 +19,8 @@ export interface RegistryOptions {
 	/** Root of the layout inside the driver. Default `/docker/registry/v2`, as Distribution. */
 	rootPath?: string;
 	now?: () => Date;
+	/** Told when tidying after a response fails (what it leaves, the upload purger removes). */
+	onAfterResponseError?: AfterResponseErrorHandler;
 }
 
 /** The storage engine: repositories over one driver. Holds no per-upload state in memory. */
@@ -38,7 +41,13 @@ export class Registry {
 			locker: options.locker ?? new MemoryLocker(),
 			now: options.now ?? (() => new Date()),
 			fence,
+			afterResponse: new AfterResponse(options.onAfterResponseError),
 		};
+	}
+
+	/** Wait for the tidying that follows responses (removal of committed uploads) to finish. */
+	drain(): Promise<void> {
+		return this.context.afterResponse.drain();
 	}
 
 	/** Throws NameInvalidError for a name outside the OCI grammar. */

@@ -4,6 +4,7 @@ import type { Layout } from "../layout.js";
 import { ManifestStore } from "../manifests/manifest-store.js";
 import { TagStore } from "../manifests/tag-store.js";
 import { validateRepositoryName } from "../names.js";
+import type { AfterResponse } from "./after-response.js";
 import type { BlobStore } from "./blob-store.js";
 import type { HashStates } from "./hash-states.js";
 import { holdManifest } from "./hold-manifest.js";
@@ -20,6 +21,8 @@ export interface RepositoryContext {
 	readonly now: () => Date;
 	/** Keeps writes safe from a concurrent garbage collection (gc/fence.ts). */
 	readonly fence?: CollectionFence;
+	/** Tidying that follows a response (removal of committed uploads). */
+	readonly afterResponse: AfterResponse;
 }
 
 /** One named repository: its linked blobs and its uploads. Cheap to create per request. */
@@ -34,7 +37,7 @@ export class Repository {
 		protected readonly context: RepositoryContext,
 	) {
 		validateRepositoryName(name);
-		const { driver, layout, blobs, hashStates, locker, now, fence } = context;
+		const { driver, layout, blobs, hashStates, locker, now, fence, afterResponse } = context;
 		this.blobs = new LinkedBlobStore(name, driver, layout, blobs, fence);
 		this.uploads = new UploadStore(
 			name,
@@ -45,6 +48,7 @@ export class Repository {
 			hashStates,
 			locker,
 			now,
+			afterResponse,
 		);
 		this.tags = new TagStore(name, driver, layout);
 		this.manifests = new ManifestStore(name, {

@@ -182,6 +182,48 @@ export function faultTests(
 		await expect(repo.uploads.status(live.id)).rejects.toBeInstanceOf(BlobUploadUnknownError);
 	});
 
+	it("a commit removes its digest states after answering; a failed removal is reported and purged", async ({
+		expect,
+		f,
+	}) => {
+		const faults = faultyDriver(f.driver);
+		const reported: string[] = [];
+		const registry = new Registry({
+			driver: faults.driver,
+			onAfterResponseError: (_err, what) => reported.push(what),
+		});
+		const name = uniqueName();
+		const repo = registry.repository(name);
+		const data = randomData(30_000);
+		const commitChunked = async () => {
+			const { id } = await repo.uploads.start();
+			for (let at = 0; at < data.length; at += 10_000) {
+				await repo.uploads.write(id, body(data.subarray(at, at + 10_000)), { offset: at });
+			}
+			await repo.uploads.commit(id, sha256(data));
+			// Unknown from the moment the commit answers, whatever is still being tidied.
+			await expect(repo.uploads.status(id)).rejects.toBeInstanceOf(BlobUploadUnknownError);
+			return id;
+		};
+		const uploads = registry.layout.uploadsRoot(name);
+		await commitChunked();
+		await registry.drain();
+		expect(await f.driver.list(uploads).catch(() => [])).toEqual([]);
+		expect(reported).toEqual([]);
+
+		// The removal of the upload's directory fails: the commit stands, the failure is reported.
+		faults.inject({ op: "delete", path: /\/_uploads\/[^/]+$/, effect: { type: "error" } });
+		const id = await commitChunked();
+		await registry.drain();
+		expect(reported).toEqual([`remove committed upload ${name}/${id}`]);
+		expect(await repo.blobs.stat(sha256(data))).toMatchObject({ size: data.length });
+		expect(await f.driver.list(uploads)).toEqual([registry.layout.upload(name, id)]);
+		const later = new Registry({ driver: f.driver, now: () => new Date(Date.now() + 3_600_000) });
+		const { removed } = await later.purgeUploads({ olderThan: 60_000 });
+		expect(removed.map((u) => u.id)).toEqual([id]);
+		expect(await f.driver.list(uploads).catch(() => [])).toEqual([]);
+	});
+
 	it("latency on every call changes nothing", async ({ expect, f }) => {
 		const { faults, registry } = withFaults(f);
 		faults.inject({
