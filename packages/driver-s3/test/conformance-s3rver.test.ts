@@ -7,6 +7,10 @@ const MiB = 1024 * 1024;
 // instead, so every resume case runs here too; the ListParts path runs on the strict server.
 // s3rver's ListObjectsV2 with a delimiter walks its directory tree one level only: keys two or
 // more levels below the prefix produce no common prefix (prefix "r/", key "r/a/b/c": nothing).
+// Its DeleteObject pruned emptied directories with a recursive rm after an emptiness check, so a
+// PutObject landing between the two was deleted with them: a registry removing one upload while
+// another starts beside it lost the new upload's startedat. patches/@20minutes__s3rver@5.0.0.patch
+// (applied by pnpm at install) makes that an rmdir, which fails on a directory no longer empty.
 const SHALLOW_DELIMITER =
 	"s3rver's delimiter listing omits directories whose keys lie two levels down";
 
